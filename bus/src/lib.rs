@@ -1,0 +1,86 @@
+//! The command log between Agusto's ingress and its writers.
+//!
+//! A [`Bus`] carries commands of one kind (stock or order commands) to the
+//! partition that owns their key, where exactly one writer applies them in
+//! order and answers with a reply once the effect is durable. The embedded
+//! implementation ([`embedded`]) is a set of in-process queues; the
+//! distributed one is a Kafka topic pair (commands + replies).
+
+pub mod embedded;
+
+use agusto_schemas::Timestamp;
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+
+/// Errors of every bus implementation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The log or its writers are gone (shutting down, broker unreachable).
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    /// The writer dropped the command without replying (it failed or stopped);
+    /// the command may or may not have been applied.
+    #[error("no reply from the writer")]
+    NoReply,
+}
+
+/// Result of bus operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Publishes commands `C` and waits for their replies `R`.
+#[async_trait]
+pub trait Bus<C, R>: Send + Sync + 'static {
+    /// Number of partitions; keys map to partitions with
+    /// [`agusto_schemas::partition_for`].
+    fn partitions(&self) -> u32;
+
+    /// Appends `command` to `partition` and resolves to the writer's reply,
+    /// which is sent only after the command's effect is durable. Callers bound
+    /// the wait themselves (the command goes on even if they stop waiting).
+    async fn request(&self, partition: u32, command: C) -> Result<R>;
+
+    /// The partition that owns `key`.
+    fn partition_of(&self, key: &str) -> u32 {
+        agusto_schemas::partition_for(key, self.partitions())
+    }
+}
+
+/// A command as a writer receives it.
+#[derive(Debug)]
+pub struct Delivery<C, R> {
+    /// Partition it was read from.
+    pub partition: u32,
+    /// Its position in the partition (strictly increasing, gap-free per run).
+    pub offset: u64,
+    /// When it was appended; the writer's notion of "now" for this command.
+    pub at: Timestamp,
+    /// The command.
+    pub command: C,
+    reply_to: Option<oneshot::Sender<R>>,
+}
+
+impl<C, R> Delivery<C, R> {
+    /// A delivery whose reply goes to `reply_to` (if anyone waits).
+    pub fn new(
+        partition: u32,
+        offset: u64,
+        at: Timestamp,
+        command: C,
+        reply_to: Option<oneshot::Sender<R>>,
+    ) -> Self {
+        Delivery {
+            partition,
+            offset,
+            at,
+            command,
+            reply_to,
+        }
+    }
+
+    /// Sends the reply; a no-op when nobody waits any more or it was sent already.
+    pub fn reply(&mut self, reply: R) {
+        if let Some(tx) = self.reply_to.take() {
+            let _ = tx.send(reply);
+        }
+    }
+}

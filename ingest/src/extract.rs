@@ -1,0 +1,125 @@
+//! Request parsing at the edge: JSON bodies and query strings, with their
+//! failures turned into the API's problem responses (400 / 413).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// A JSON body: 413 beyond the configured limit, 400 when it is not JSON of
+/// the expected shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(state.settings.max_body_bytes)
+            } else {
+                ApiError::Malformed(r.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::Malformed(e.to_string()))
+    }
+}
+
+/// The query string as name/value pairs (names may repeat, e.g. `sku=A&sku=B`).
+pub struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q).map(Params).map_err(|e| ApiError::Malformed(format!("query: {e}")))
+    }
+}
+
+/// Largest page a list returns.
+pub const MAX_LIMIT: usize = 1000;
+
+impl Params {
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// `limit` in 1..=1000, `default` when absent.
+    pub fn limit(&self, default: usize) -> ApiResult<usize> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(v) => {
+                let n: i64 = v.parse().map_err(|_| ApiError::Malformed("limit must be an integer".into()))?;
+                if (1..=MAX_LIMIT as i64).contains(&n) {
+                    Ok(n as usize)
+                } else {
+                    Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")))
+                }
+            }
+        }
+    }
+
+    /// The opaque paging cursor.
+    pub fn cursor(&self) -> Option<&str> {
+        self.get("cursor").filter(|c| !c.is_empty())
+    }
+
+    /// A boolean parameter (`true` / `false`).
+    pub fn flag(&self, name: &str) -> ApiResult<Option<bool>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ApiError::Malformed(format!("{name} must be true or false"))),
+        }
+    }
+
+    /// An RFC 3339 timestamp parameter.
+    pub fn timestamp(&self, name: &str) -> ApiResult<Option<agusto_schemas::Timestamp>> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                .map_err(|_| ApiError::Malformed(format!("{name} must be an RFC 3339 timestamp"))),
+        }
+    }
+}
+
+/// Checks a text field's length (in characters) and that it is not blank.
+pub fn text(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error::FieldError>) {
+    if value.trim().is_empty() {
+        errors.push(crate::error::FieldError::new(field, "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+    } else if value.chars().any(char::is_control) {
+        errors.push(crate::error::FieldError::new(field, "must not contain control characters"));
+    }
+}
+
+/// Checks a code (product code, SKU, external id): 1..=`max` characters,
+/// no whitespace or control characters.
+pub fn code(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error::FieldError>) {
+    if value.is_empty() || value.chars().count() > max {
+        errors.push(crate::error::FieldError::new(field, format!("must be 1 to {max} characters")));
+    } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        errors.push(crate::error::FieldError::new(field, "must not contain whitespace or control characters"));
+    }
+}
+
+/// `Ok(())` when no field error was collected, else 422 with all of them.
+pub fn valid(errors: Vec<crate::error::FieldError>) -> ApiResult<()> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}

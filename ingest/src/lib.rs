@@ -1,0 +1,67 @@
+//! Agusto WMS HTTP ingress: the REST API of API.md over axum. Handlers are
+//! thin: they parse input into commands at the edge, hand them to the
+//! [`agusto_workers::Warehouse`] or read the [`agusto_store::Store`], and map
+//! results to responses and problem+json errors.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+mod ops;
+pub use ops::metrics as metrics_handler;
+mod routes;
+mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agusto_store::Store;
+use agusto_workers::Warehouse;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use auth::{new_id, new_secret, token_hash};
+
+/// Settings of the ingress.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest accepted request body (413 beyond).
+    pub max_body_bytes: usize,
+    /// How long an unpaid order holds its stock.
+    pub reservation_ttl: Duration,
+    /// Requests per second of a channel without its own limit.
+    pub default_rate_limit_per_second: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_body_bytes: 1_048_576,
+            reservation_ttl: Duration::from_secs(1800),
+            default_rate_limit_per_second: 1000,
+        }
+    }
+}
+
+/// Shared state of all handlers.
+pub struct AppState {
+    /// Reads and catalogue/access writes.
+    pub store: Arc<dyn Store>,
+    /// Stock and order commands.
+    pub warehouse: Arc<Warehouse>,
+    /// Settings.
+    pub settings: Settings,
+    /// Per-channel rate limits.
+    pub limiter: auth::RateLimiter,
+}
+
+/// The whole HTTP application: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
+pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings) -> Router {
+    let limit = settings.max_body_bytes;
+    let state = Arc::new(AppState { store, warehouse, settings, limiter: auth::RateLimiter::default() });
+    routes::router()
+        .merge(ops::router())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(telemetry::observe))
+        .with_state(state)
+}

@@ -1,0 +1,74 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`, generated from the
+//! handlers' annotations.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoResponses, Modify, OpenApi};
+
+use crate::error::Problem;
+use crate::routes::{access, catalogue, orders, stock, views};
+
+/// The error responses every `/api/v1` operation may give (problem+json).
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum Problems {
+    /// Not JSON, wrong types.
+    #[response(status = 400, description = "malformed_request", content_type = "application/problem+json")]
+    Malformed(#[to_schema] Problem),
+    /// Token missing or unknown.
+    #[response(status = 401, description = "unauthorized", content_type = "application/problem+json")]
+    Unauthorized(#[to_schema] Problem),
+    /// Role may not call this, or IP outside the channel's allow-list.
+    #[response(status = 403, description = "forbidden / ip_not_allowed", content_type = "application/problem+json")]
+    Forbidden(#[to_schema] Problem),
+    /// Unknown order, product, SKU, channel or token.
+    #[response(status = 404, description = "not_found", content_type = "application/problem+json")]
+    NotFound(#[to_schema] Problem),
+    /// Order status does not allow this; duplicate with different content.
+    #[response(status = 409, description = "invalid_transition / conflict", content_type = "application/problem+json")]
+    Conflict(#[to_schema] Problem),
+    /// Body over the configured limit.
+    #[response(status = 413, description = "payload_too_large", content_type = "application/problem+json")]
+    TooLarge(#[to_schema] Problem),
+    /// insufficient_stock (with shortages), unknown_sku (with skus), validation_failed (with errors).
+    #[response(status = 422, description = "insufficient_stock / unknown_sku / validation_failed", content_type = "application/problem+json")]
+    Unprocessable(#[to_schema] Problem),
+    /// Over the channel's rate; see Retry-After.
+    #[response(status = 429, description = "rate_limited", content_type = "application/problem+json")]
+    RateLimited(#[to_schema] Problem),
+    /// Bus or store unreachable; see Retry-After.
+    #[response(status = 503, description = "unavailable", content_type = "application/problem+json")]
+    Unavailable(#[to_schema] Problem),
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Agusto WMS", description = "Stock and order fulfilment for online stores (API contract v1)"),
+    paths(
+        catalogue::put_product, catalogue::list_products, catalogue::put_sku,
+        stock::inventory, stock::stock_levels, stock::receipt, stock::adjustment, stock::movements,
+        orders::place, orders::list, orders::get_order, orders::status, orders::paid, orders::cancel,
+        orders::pick, orders::pack, orders::complete,
+        access::create_channel, access::update_channel, access::create_token, access::revoke_token,
+    ),
+    components(schemas(Problem, views::ProductView, views::StockView, views::OrderView)),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,295 @@
+//! Channels and staff tokens (admin).
+
+use std::sync::Arc;
+
+use agusto_store::{Channel, Role, TokenRecord};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::{Principal, new_id, new_secret, new_webhook_secret, token_hash};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::{ApiJson, text, valid};
+
+/// Body of `POST /channels`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannelBody {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// http(s) URL that receives webhooks.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// CIDRs (or single addresses) allowed to use the channel's token; empty = anywhere.
+    #[serde(default)]
+    pub allowed_ips: Option<Vec<String>>,
+    /// Requests per second (1–1,000,000); default from the server config.
+    #[serde(default)]
+    pub rate_limit_per_second: Option<i64>,
+}
+
+/// Body of `PATCH /channels/{id}`: any subset; `webhook_url: null` removes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPatchBody {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// http(s) URL; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub webhook_url: Option<Option<String>>,
+    /// Replaces the allow-list.
+    #[serde(default)]
+    pub allowed_ips: Option<Vec<String>>,
+    /// Requests per second.
+    #[serde(default)]
+    pub rate_limit_per_second: Option<i64>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A channel (secrets are never shown again after creation).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelView {
+    /// Channel id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Webhook URL.
+    pub webhook_url: Option<String>,
+    /// Allow-list.
+    pub allowed_ips: Vec<String>,
+    /// Requests per second, if set.
+    pub rate_limit_per_second: Option<u32>,
+    /// True once the receiver answered 410 Gone.
+    pub webhook_disabled: bool,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&Channel> for ChannelView {
+    fn from(c: &Channel) -> Self {
+        ChannelView {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            webhook_url: c.webhook_url.clone(),
+            allowed_ips: c.allowed_ips.clone(),
+            rate_limit_per_second: c.rate_limit_per_second,
+            webhook_disabled: c.webhook_disabled,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A new channel with its token and webhook secret (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedChannel {
+    /// The channel.
+    #[serde(flatten)]
+    pub channel: ChannelView,
+    /// The channel's API token.
+    pub api_token: String,
+    /// `whsec_…` webhook signing secret.
+    pub webhook_secret: String,
+}
+
+fn check_url(url: &str, errors: &mut Vec<FieldError>) {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2048
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        errors.push(FieldError::new("webhook_url", "must be an http:// or https:// URL with a host"));
+    }
+}
+
+fn check_ips(ips: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    if ips.len() > 100 {
+        errors.push(FieldError::new("allowed_ips", "at most 100 entries"));
+    }
+    ips.iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let net = s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match net {
+                Ok(n) => Some(n.to_string()),
+                Err(_) => {
+                    errors.push(FieldError::new(format!("allowed_ips[{i}]"), "not a CIDR or IP address"));
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn check_rate(rate: Option<i64>, errors: &mut Vec<FieldError>) -> Option<u32> {
+    let r = rate?;
+    if (1..=1_000_000).contains(&r) {
+        Some(r as u32)
+    } else {
+        errors.push(FieldError::new("rate_limit_per_second", "must be between 1 and 1000000"));
+        None
+    }
+}
+
+/// Creates a channel with its token and webhook secret (admin).
+#[utoipa::path(post, path = "/api/v1/channels", tag = "access", request_body = NewChannelBody,
+    responses((status = 201, description = "Created", body = CreatedChannel), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn create_channel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiJson(body): ApiJson<NewChannelBody>,
+) -> ApiResult<(StatusCode, Json<CreatedChannel>)> {
+    who.require_admin()?;
+    let mut errors = Vec::new();
+    text("name", &body.name, 200, &mut errors);
+    if let Some(u) = &body.webhook_url {
+        check_url(u, &mut errors);
+    }
+    let ips = check_ips(body.allowed_ips.as_deref().unwrap_or_default(), &mut errors);
+    let rate = check_rate(body.rate_limit_per_second, &mut errors);
+    valid(errors)?;
+    let now = agusto_schemas::now();
+    let channel = Channel {
+        id: new_id("ch"),
+        name: body.name,
+        webhook_url: body.webhook_url,
+        webhook_secret: new_webhook_secret(),
+        allowed_ips: ips,
+        rate_limit_per_second: rate,
+        webhook_disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let api_token = new_secret("agc_");
+    state.store.insert_channel(&channel).await?;
+    let token = TokenRecord {
+        id: new_id("tok"),
+        name: format!("channel {}", channel.name),
+        role: Role::Channel,
+        channel_id: Some(channel.id.clone()),
+        token_hash: token_hash(&api_token),
+        created_at: now,
+    };
+    state.store.insert_token(&token).await?;
+    let created = CreatedChannel { channel: (&channel).into(), api_token, webhook_secret: channel.webhook_secret.clone() };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Changes a channel's fields (admin).
+#[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "access",
+    params(("id" = String, Path, description = "Channel id")), request_body = ChannelPatchBody,
+    responses((status = 200, description = "Updated", body = ChannelView), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn update_channel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChannelPatchBody>,
+) -> ApiResult<Json<ChannelView>> {
+    who.require_admin()?;
+    let mut channel = state.store.get_channel(&id).await?.ok_or_else(|| ApiError::NotFound(format!("channel {id}")))?;
+    let mut errors = Vec::new();
+    if let Some(n) = &body.name {
+        text("name", n, 200, &mut errors);
+    }
+    if let Some(Some(u)) = &body.webhook_url {
+        check_url(u, &mut errors);
+    }
+    let ips = body.allowed_ips.as_deref().map(|ips| check_ips(ips, &mut errors));
+    let rate = check_rate(body.rate_limit_per_second, &mut errors);
+    valid(errors)?;
+    if let Some(n) = body.name {
+        channel.name = n;
+    }
+    if let Some(u) = body.webhook_url {
+        channel.webhook_disabled &= u == channel.webhook_url;
+        channel.webhook_url = u;
+    }
+    if let Some(ips) = ips {
+        channel.allowed_ips = ips;
+    }
+    if rate.is_some() {
+        channel.rate_limit_per_second = rate;
+    }
+    channel.updated_at = agusto_schemas::now();
+    state.store.update_channel(&channel).await?;
+    Ok(Json((&channel).into()))
+}
+
+/// Body of `POST /tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenBody {
+    /// Must be `staff`.
+    pub role: String,
+    /// Label (1–200 characters).
+    pub name: String,
+}
+
+/// A new token (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// Token id (for revoking).
+    pub id: String,
+    /// The token.
+    pub token: String,
+    /// Role.
+    pub role: String,
+    /// Label.
+    pub name: String,
+}
+
+/// Creates a staff token (admin).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access", request_body = NewTokenBody,
+    responses((status = 201, description = "Created", body = CreatedToken), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiJson(body): ApiJson<NewTokenBody>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    who.require_admin()?;
+    let mut errors = Vec::new();
+    text("name", &body.name, 200, &mut errors);
+    if body.role != "staff" {
+        errors.push(FieldError::new("role", "must be staff"));
+    }
+    valid(errors)?;
+    let token = new_secret("ags_");
+    let record = TokenRecord {
+        id: new_id("tok"),
+        name: body.name.clone(),
+        role: Role::Staff,
+        channel_id: None,
+        token_hash: token_hash(&token),
+        created_at: agusto_schemas::now(),
+    };
+    state.store.insert_token(&record).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { id: record.id, token, role: "staff".into(), name: body.name })))
+}
+
+/// Revokes a token at once (admin).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn revoke_token(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    if state.store.revoke_token(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("token {id}")))
+    }
+}

@@ -1,0 +1,142 @@
+//! Products and channel SKU mappings.
+
+use std::sync::Arc;
+
+use agusto_store::{Product, SkuMapping};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::views::{PageOf, ProductView};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Params, code, text, valid};
+
+/// Longest product code / SKU.
+pub const CODE_MAX: usize = 64;
+
+/// Body of `PUT /products/{product_code}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    /// Display name (1–200 characters).
+    pub name: String,
+    /// Orderable and visible to channels.
+    pub active: bool,
+    /// Barcode (up to 64 characters).
+    #[serde(default)]
+    pub barcode: Option<String>,
+}
+
+/// Creates or updates a product (staff).
+#[utoipa::path(put, path = "/api/v1/products/{product_code}", tag = "catalogue",
+    params(("product_code" = String, Path, description = "Warehouse product code")),
+    request_body = ProductBody,
+    responses((status = 200, description = "Updated", body = ProductView),
+              (status = 201, description = "Created", body = ProductView), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn put_product(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path(product_code): Path<String>,
+    ApiJson(body): ApiJson<ProductBody>,
+) -> ApiResult<(StatusCode, Json<ProductView>)> {
+    who.require_staff()?;
+    let mut errors = Vec::new();
+    code("product_code", &product_code, CODE_MAX, &mut errors);
+    text("name", &body.name, 200, &mut errors);
+    if let Some(b) = &body.barcode {
+        code("barcode", b, 64, &mut errors);
+    }
+    valid(errors)?;
+    let product = Product {
+        product_code: product_code.clone(),
+        name: body.name,
+        active: body.active,
+        barcode: body.barcode,
+        updated_at: agusto_schemas::now(),
+    };
+    let created = state.store.put_product(&product).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ProductView::new(product, product_code))))
+}
+
+/// Lists products by product code. Channels see active products under their
+/// SKUs; staff see active ones, or inactive ones with `active=false`.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue",
+    params(("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+           ("active" = Option<bool>, Query, description = "false (staff): inactive products")),
+    responses((status = 200, description = "A page of products", body = PageOf<ProductView>), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn list_products(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    params: Params,
+) -> ApiResult<Json<PageOf<ProductView>>> {
+    let limit = params.limit(100)?;
+    let active = match (who.channel(), params.flag("active")?) {
+        (Some(_), _) => true,
+        (None, a) => a.unwrap_or(true),
+    };
+    let page = state.store.list_products(Some(active), params.cursor(), limit).await?;
+    let skus = match who.channel() {
+        Some(c) => {
+            let codes: Vec<String> = page.items.iter().map(|p| p.product_code.clone()).collect();
+            state.store.skus_for(c, &codes).await?
+        }
+        None => page.items.iter().map(|p| p.product_code.clone()).collect(),
+    };
+    let items = page.items.into_iter().zip(skus).map(|(p, sku)| ProductView::new(p, sku)).collect();
+    Ok(Json(PageOf { items, next_cursor: page.next_cursor }))
+}
+
+/// Body of `PUT /channels/{channel_id}/skus/{sku}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkuBody {
+    /// The product the SKU means.
+    pub product_code: String,
+}
+
+/// A channel's SKU mapping.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkuMappingView {
+    /// Channel.
+    pub channel_id: String,
+    /// Channel SKU.
+    pub sku: String,
+    /// Product code.
+    pub product_code: String,
+}
+
+/// Maps a channel's SKU to a product (admin/staff).
+#[utoipa::path(put, path = "/api/v1/channels/{channel_id}/skus/{sku}", tag = "catalogue",
+    params(("channel_id" = String, Path, description = "Channel id"), ("sku" = String, Path, description = "Channel SKU")),
+    request_body = SkuBody,
+    responses((status = 200, description = "Mapping stored", body = SkuMappingView), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn put_sku(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path((channel_id, sku)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SkuBody>,
+) -> ApiResult<Json<SkuMappingView>> {
+    who.require_staff()?;
+    let mut errors = Vec::new();
+    code("sku", &sku, CODE_MAX, &mut errors);
+    code("product_code", &body.product_code, CODE_MAX, &mut errors);
+    valid(errors)?;
+    if state.store.get_channel(&channel_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("channel {channel_id}")));
+    }
+    if state.store.get_product(&body.product_code).await?.is_none() {
+        return Err(ApiError::invalid("product_code", "no such product"));
+    }
+    let mapping = SkuMapping { channel_id, sku, product_code: body.product_code };
+    state.store.put_sku_mapping(&mapping).await?;
+    Ok(Json(SkuMappingView { channel_id: mapping.channel_id, sku: mapping.sku, product_code: mapping.product_code }))
+}

@@ -1,0 +1,38 @@
+//! The `/api/v1` routes, one file per area of API.md.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, patch, post, put};
+
+use crate::AppState;
+
+pub(crate) mod access;
+pub(crate) mod catalogue;
+pub(crate) mod orders;
+pub(crate) mod stock;
+pub(crate) mod views;
+
+pub(crate) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/v1/products", get(catalogue::list_products))
+        .route("/api/v1/products/{product_code}", put(catalogue::put_product))
+        .route("/api/v1/channels/{channel_id}/skus/{sku}", put(catalogue::put_sku))
+        .route("/api/v1/inventory/{sku}", get(stock::inventory))
+        .route("/api/v1/inventory/{sku}/movements", get(stock::movements))
+        .route("/api/v1/stock-levels", get(stock::stock_levels))
+        .route("/api/v1/stock/receipts", post(stock::receipt))
+        .route("/api/v1/stock/adjustments", post(stock::adjustment))
+        .route("/api/v1/orders", post(orders::place).get(orders::list))
+        .route("/api/v1/orders/{id}", get(orders::get_order))
+        .route("/api/v1/orders/{id}/status", get(orders::status))
+        .route("/api/v1/orders/{id}/paid", patch(orders::paid))
+        .route("/api/v1/orders/{id}/cancel", post(orders::cancel))
+        .route("/api/v1/orders/{id}/pick", post(orders::pick))
+        .route("/api/v1/orders/{id}/pack", post(orders::pack))
+        .route("/api/v1/orders/{id}/complete", post(orders::complete))
+        .route("/api/v1/channels", post(access::create_channel))
+        .route("/api/v1/channels/{id}", patch(access::update_channel))
+        .route("/api/v1/tokens", post(access::create_token))
+        .route("/api/v1/tokens/{id}", delete(access::revoke_token))
+}

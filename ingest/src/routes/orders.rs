@@ -1,0 +1,318 @@
+//! Orders: placement (reserve all lines or none), the lifecycle, reads.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use agusto_schemas::{NewOrder, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, stable_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::catalogue::CODE_MAX;
+use super::views::{OrderView, PageOf};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, FieldError, ShortageBody};
+use crate::extract::{ApiJson, Params, code, valid};
+
+/// One line of a new order.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOrderLine {
+    /// The channel's SKU.
+    pub sku: String,
+    /// Units (> 0).
+    pub quantity: i64,
+}
+
+/// Body of `POST /orders`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewOrderBody {
+    /// The channel's own order id (1–128 characters); orders are idempotent by it.
+    pub external_id: String,
+    /// 1–500 lines with distinct SKUs.
+    pub lines: Vec<NewOrderLine>,
+    /// Customer details, kept as given.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub customer: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Shipping address, kept as given.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// The answer when the outcome is not known within the wait.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Processing {
+    /// Order id to poll.
+    pub id: String,
+    /// Always `processing`.
+    pub status: String,
+}
+
+fn processing(id: String) -> Response {
+    (StatusCode::ACCEPTED, Json(Processing { id, status: "processing".into() })).into_response()
+}
+
+/// Places an order (channel): reserves every line or none.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = NewOrderBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the original order")),
+    responses((status = 201, description = "Reserved", body = OrderView),
+              (status = 200, description = "Placed before with the same content", body = OrderView),
+              (status = 202, description = "Outcome not known yet; poll the status", body = Processing),
+              crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn place(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewOrderBody>,
+) -> ApiResult<Response> {
+    let channel = who.require_channel()?.to_owned();
+    let mut errors = Vec::new();
+    code("external_id", &body.external_id, 128, &mut errors);
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
+        Some(_) => {
+            errors.push(FieldError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+            None
+        }
+    };
+    if body.lines.is_empty() || body.lines.len() > 500 {
+        errors.push(FieldError::new("lines", "must have 1 to 500 lines"));
+    }
+    let mut seen = HashSet::new();
+    for (i, l) in body.lines.iter().enumerate() {
+        code(&format!("lines[{i}].sku"), &l.sku, CODE_MAX, &mut errors);
+        if l.quantity <= 0 {
+            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be > 0"));
+        }
+        if !seen.insert(&l.sku) {
+            errors.push(FieldError::new(format!("lines[{i}].sku"), "duplicate SKU line"));
+        }
+    }
+    valid(errors)?;
+    let mut lines = Vec::with_capacity(body.lines.len());
+    let mut unknown = Vec::new();
+    for l in &body.lines {
+        match state.store.resolve_sku(&channel, &l.sku).await? {
+            Some(code) => lines.push(OrderLine { sku: l.sku.clone(), product_code: code, quantity: l.quantity }),
+            None => unknown.push(l.sku.clone()),
+        }
+    }
+    for l in &lines {
+        if !state.store.get_product(&l.product_code).await?.is_some_and(|p| p.active) {
+            unknown.push(l.sku.clone());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::UnknownSku(unknown));
+    }
+    let order_id = stable_id("ord", &[&channel, &body.external_id]);
+    let ttl = chrono::Duration::from_std(state.settings.reservation_ttl).unwrap_or(chrono::Duration::MAX);
+    let new = NewOrder {
+        order_id: order_id.clone(),
+        external_id: body.external_id,
+        channel_id: channel,
+        lines,
+        expires_at: agusto_schemas::now() + ttl,
+        idempotency_key: key,
+        customer: body.customer.map(serde_json::Value::Object),
+        shipping_address: body.shipping_address.map(serde_json::Value::Object),
+    };
+    let skus: Vec<(String, String)> = new.lines.iter().map(|l| (l.product_code.clone(), l.sku.clone())).collect();
+    match state.warehouse.order(&order_id, OrderCommand::Place(new)).await {
+        Ok(OrderReply::Short(shortages)) => {
+            let shortages = shortages
+                .into_iter()
+                .map(|s| ShortageBody {
+                    sku: skus.iter().find(|(c, _)| *c == s.product_code).map(|(_, k)| k.clone()).unwrap_or(s.product_code),
+                    requested: s.requested,
+                    available: s.available,
+                })
+                .collect();
+            Err(ApiError::InsufficientStock(shortages))
+        }
+        other => order_response(&order_id, other),
+    }
+}
+
+/// Maps an order writer's reply to the response.
+fn order_response(order_id: &str, reply: Result<OrderReply, agusto_workers::Error>) -> ApiResult<Response> {
+    match reply {
+        Ok(OrderReply::Placed(o)) => Ok((StatusCode::CREATED, Json(OrderView::from(o))).into_response()),
+        Ok(OrderReply::Existing(o) | OrderReply::Updated(o)) => Ok(Json(OrderView::from(o)).into_response()),
+        Ok(OrderReply::Conflict(why)) => Err(ApiError::Conflict(why)),
+        Ok(OrderReply::NotFound) => Err(ApiError::NotFound(format!("order {order_id}"))),
+        Ok(OrderReply::InvalidTransition { status, action }) => {
+            Err(ApiError::InvalidTransition { status: status.as_str().to_owned(), action })
+        }
+        Ok(OrderReply::Short(_)) => Err(ApiError::InsufficientStock(Vec::new())),
+        Ok(OrderReply::Swept(_)) | Ok(OrderReply::Unavailable(_)) => Err(ApiError::Unavailable("unexpected reply".into())),
+        Err(agusto_workers::Error::Pending) => Ok(processing(order_id.to_owned())),
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
+    }
+}
+
+async fn act(state: &AppState, id: String, channel: Option<&str>, action: OrderAction) -> ApiResult<Response> {
+    let cmd = OrderCommand::Transition { order_id: id.clone(), channel_id: channel.map(str::to_owned), action };
+    order_response(&id, state.warehouse.order(&id, cmd).await)
+}
+
+/// Marks an order paid (owning channel, or admin): `reserved` → `pending_approval`.
+#[utoipa::path(patch, path = "/api/v1/orders/{id}/paid", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Paid", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    if who.role == agusto_store::Role::Staff {
+        return Err(ApiError::Forbidden("payment is marked by the channel".into()));
+    }
+    act(&state, id, who.channel(), OrderAction::Pay).await
+}
+
+/// Cancels an order (owning channel or staff); 409 once dispatched.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Cancelled", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    act(&state, id, who.channel(), OrderAction::Cancel).await
+}
+
+/// Starts picking (staff): `pending_approval` → `picking`.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pick", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Picking", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    who.require_staff()?;
+    act(&state, id, None, OrderAction::Pick).await
+}
+
+/// Packs (staff): `picking` → `packed`.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pack", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Packed", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn pack(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+    who.require_staff()?;
+    act(&state, id, None, OrderAction::Pack).await
+}
+
+/// Body of `POST /orders/{id}/complete`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    /// Carrier tracking number (1–100 characters).
+    pub tracking_number: String,
+    /// Carrier name (up to 100 characters).
+    #[serde(default)]
+    pub carrier: Option<String>,
+}
+
+/// Completes the stock-out (staff): `packed` → `dispatched`.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "orders",
+    params(("id" = String, Path, description = "Order id")), request_body = CompleteBody,
+    responses((status = 200, description = "Dispatched", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn complete(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CompleteBody>,
+) -> ApiResult<Response> {
+    who.require_staff()?;
+    let mut errors = Vec::new();
+    code("tracking_number", &body.tracking_number, 100, &mut errors);
+    if let Some(c) = &body.carrier {
+        crate::extract::text("carrier", c, 100, &mut errors);
+    }
+    valid(errors)?;
+    let action = OrderAction::Complete { tracking_number: body.tracking_number, carrier: body.carrier };
+    act(&state, id, None, action).await
+}
+
+async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<agusto_schemas::Order> {
+    let order = state.store.get_order(id).await?;
+    order
+        .filter(|o| who.channel().is_none_or(|c| c == o.channel_id))
+        .ok_or_else(|| ApiError::NotFound(format!("order {id}")))
+}
+
+/// One order (owning channel or staff).
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "The order", body = OrderView), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn get_order(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
+    Ok(Json(visible(&state, &who, &id).await?.into()))
+}
+
+/// One entry of the status history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Status entered.
+    pub status: String,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An order's status and history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusView {
+    /// Order id.
+    pub id: String,
+    /// The channel's order id.
+    pub external_id: String,
+    /// Current status.
+    pub status: String,
+    /// Set on dispatch.
+    pub tracking_number: Option<String>,
+    /// Set on dispatch.
+    pub carrier: Option<String>,
+    /// Last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Every status entered, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// An order's status with its history (owning channel or staff).
+#[utoipa::path(get, path = "/api/v1/orders/{id}/status", tag = "orders",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Status", body = StatusView), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn status(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<StatusView>> {
+    let o = visible(&state, &who, &id).await?;
+    Ok(Json(StatusView {
+        id: o.id,
+        external_id: o.external_id,
+        status: o.status.as_str().to_owned(),
+        tracking_number: o.tracking_number,
+        carrier: o.carrier,
+        updated_at: o.updated_at,
+        history: o.history.into_iter().map(|h| HistoryEntry { status: h.status.as_str().to_owned(), at: h.at }).collect(),
+    }))
+}
+
+/// Orders, oldest first: all for staff (the pick list is
+/// `?status=pending_approval`), a channel's own for a channel.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
+    params(("status" = Option<String>, Query, description = "reserved, pending_approval, picking, packed, dispatched, cancelled or expired"),
+           ("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, description = "A page of orders", body = PageOf<OrderView>), crate::openapi::Problems),
+    security(("bearer" = []), ("api_key" = [])))]
+pub async fn list(State(state): State<Arc<AppState>>, who: Principal, params: Params) -> ApiResult<Json<PageOf<OrderView>>> {
+    let limit = params.limit(100)?;
+    let status = match params.get("status") {
+        None => None,
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "unknown status"))?),
+    };
+    let page = state.store.list_orders(who.channel(), status, params.cursor(), limit).await?;
+    Ok(Json(PageOf { items: page.items.into_iter().map(OrderView::from).collect(), next_cursor: page.next_cursor }))
+}

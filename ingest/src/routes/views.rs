@@ -1,0 +1,147 @@
+//! Response bodies shared by several routes.
+
+use agusto_schemas::{Order, StockLevel};
+use chrono::{DateTime, Utc};
+use agusto_store::Product;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A product as a caller sees it (`sku` is the caller's channel SKU).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    /// Warehouse product code.
+    pub product_code: String,
+    /// The calling channel's SKU (the product code for staff).
+    pub sku: String,
+    /// Display name.
+    pub name: String,
+    /// Orderable and visible to channels.
+    pub active: bool,
+    /// Barcode, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub barcode: Option<String>,
+    /// Last catalogue change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProductView {
+    /// A product under `sku`.
+    pub fn new(p: Product, sku: String) -> Self {
+        ProductView {
+            product_code: p.product_code,
+            sku,
+            name: p.name,
+            active: p.active,
+            barcode: p.barcode,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// Quantities of one product.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockView {
+    /// The calling channel's SKU (the product code for staff).
+    pub sku: String,
+    /// Warehouse product code.
+    pub product_code: String,
+    /// Units in the warehouse.
+    pub on_hand: i64,
+    /// Units held by open orders.
+    pub reserved: i64,
+    /// `on_hand - reserved`, never below 0.
+    pub available: i64,
+    /// Bumped by every change.
+    pub version: i64,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StockView {
+    /// Levels under `sku`.
+    pub fn new(l: &StockLevel, sku: String) -> Self {
+        StockView {
+            sku,
+            product_code: l.product_code.clone(),
+            on_hand: l.on_hand,
+            reserved: l.reserved,
+            available: l.available(),
+            version: l.version,
+            updated_at: l.updated_at,
+        }
+    }
+}
+
+/// One order line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineView {
+    /// Channel SKU.
+    pub sku: String,
+    /// Product code.
+    pub product_code: String,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    /// Agusto order id.
+    pub id: String,
+    /// The channel's order id.
+    pub external_id: String,
+    /// Owning channel.
+    pub channel_id: String,
+    /// `reserved`, `pending_approval`, `picking`, `packed`, `dispatched`, `cancelled` or `expired`.
+    pub status: String,
+    /// Lines.
+    pub lines: Vec<OrderLineView>,
+    /// Payment deadline while reserved.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Set on dispatch.
+    pub tracking_number: Option<String>,
+    /// Set on dispatch.
+    pub carrier: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Customer object as given.
+    #[schema(value_type = Option<Object>)]
+    pub customer: Option<serde_json::Value>,
+    /// Shipping address as given.
+    #[schema(value_type = Option<Object>)]
+    pub shipping_address: Option<serde_json::Value>,
+}
+
+impl From<Order> for OrderView {
+    fn from(o: Order) -> Self {
+        OrderView {
+            id: o.id,
+            external_id: o.external_id,
+            channel_id: o.channel_id,
+            status: o.status.as_str().to_owned(),
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| OrderLineView { sku: l.sku, product_code: l.product_code, quantity: l.quantity })
+                .collect(),
+            expires_at: o.expires_at,
+            tracking_number: o.tracking_number,
+            carrier: o.carrier,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            customer: o.customer,
+            shipping_address: o.shipping_address,
+        }
+    }
+}
+
+/// A page of items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageOf<T> {
+    /// Items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

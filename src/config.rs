@@ -1,0 +1,152 @@
+//! Effective configuration: defaults, then a TOML file (`--config` /
+//! `AGUSTO_CONFIG`), then `AGUSTO_<FIELD>` environment variables, then flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of every role. Each field `x` can be set in the file as `x`
+/// and in the environment as `AGUSTO_X`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address.
+    pub listen: String,
+    /// Separate listen address for `/metrics` (it is also on `listen`).
+    pub metrics_listen: String,
+    /// Data directory (SQLite file `agusto.db`).
+    pub data_dir: PathBuf,
+    /// Admin token; generated and printed once on first start when empty.
+    pub admin_token: String,
+    /// How long an unpaid order holds its stock.
+    pub reservation_ttl_secs: u64,
+    /// How long `POST /orders` waits for the outcome before answering 202.
+    pub order_wait_ms: u64,
+    /// Webhook retries after the first attempt.
+    pub webhook_max_retries: u32,
+    /// First webhook retry delay; doubles per retry, with jitter.
+    pub webhook_backoff_base_ms: u64,
+    /// Per-attempt webhook timeout.
+    pub webhook_timeout_ms: u64,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Stock writer partitions.
+    pub stock_partitions: u32,
+    /// Order writer partitions.
+    pub order_partitions: u32,
+    /// Requests per second of a channel without its own limit.
+    pub default_rate_limit_per_second: u32,
+    /// How often unpaid orders past their deadline are expired.
+    pub expiry_interval_ms: u64,
+    /// `auto` (JSON unless on a terminal), `json` or `text`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            metrics_listen: String::new(),
+            data_dir: PathBuf::from("./agusto-data"),
+            admin_token: String::new(),
+            reservation_ttl_secs: 1800,
+            order_wait_ms: 5000,
+            webhook_max_retries: 3,
+            webhook_backoff_base_ms: 2000,
+            webhook_timeout_ms: 10_000,
+            max_body_bytes: 1_048_576,
+            stock_partitions: 4,
+            order_partitions: 4,
+            default_rate_limit_per_second: 1000,
+            expiry_interval_ms: 1000,
+            log_format: "auto".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid by the file (if any) and the `AGUSTO_*` environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut table = toml::Table::try_from(Config::default()).context("default config")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+            let from_file: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
+            for (k, v) in from_file {
+                if !table.contains_key(&k) {
+                    bail!("{}: unknown setting `{k}`", path.display());
+                }
+                table.insert(k, v);
+            }
+        }
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for key in keys {
+            let var = format!("AGUSTO_{}", key.to_uppercase());
+            let Ok(raw) = std::env::var(&var) else { continue };
+            let value = match &table[&key] {
+                toml::Value::Integer(_) => {
+                    toml::Value::Integer(raw.trim().parse().with_context(|| format!("{var}={raw}: expected an integer"))?)
+                }
+                toml::Value::Boolean(_) => {
+                    toml::Value::Boolean(raw.trim().parse().with_context(|| format!("{var}={raw}: expected true or false"))?)
+                }
+                _ => toml::Value::String(raw),
+            };
+            table.insert(key, value);
+        }
+        let config: Config = table.try_into().context("invalid configuration")?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.stock_partitions == 0 || self.order_partitions == 0 {
+            bail!("stock_partitions and order_partitions must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            bail!("max_body_bytes must be at least 1024");
+        }
+        if self.expiry_interval_ms == 0 || self.default_rate_limit_per_second == 0 {
+            bail!("expiry_interval_ms and default_rate_limit_per_second must be positive");
+        }
+        if !matches!(self.log_format.as_str(), "auto" | "json" | "text") {
+            bail!("log_format must be auto, json or text");
+        }
+        Ok(())
+    }
+
+    /// The SQLite file in the data directory.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("agusto.db")
+    }
+
+    /// Settings of the ingress.
+    pub fn ingest(&self) -> agusto_ingest::Settings {
+        agusto_ingest::Settings {
+            max_body_bytes: self.max_body_bytes,
+            reservation_ttl: Duration::from_secs(self.reservation_ttl_secs),
+            default_rate_limit_per_second: self.default_rate_limit_per_second,
+        }
+    }
+
+    /// Settings of the embedded runtime.
+    pub fn embedded(&self) -> agusto_workers::embedded::Settings {
+        agusto_workers::embedded::Settings {
+            stock_partitions: self.stock_partitions,
+            order_partitions: self.order_partitions,
+            order_wait: Duration::from_millis(self.order_wait_ms),
+            expiry_interval: Duration::from_millis(self.expiry_interval_ms),
+            ..Default::default()
+        }
+    }
+
+    /// The configuration as TOML, with the admin token hidden.
+    pub fn redacted_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        if !shown.admin_token.is_empty() {
+            shown.admin_token = "<set>".into();
+        }
+        Ok(toml::to_string(&shown)?)
+    }
+}

@@ -1,0 +1,43 @@
+//! The contract every [`Store`] backend honours, written once against the
+//! trait and run on each backend (enable the `contract` feature to use it
+//! from another crate).
+//!
+//! Each scenario panics on the first broken promise. Scenarios use their own
+//! keys and their own year of timestamps, so [`run_all`] can run them one
+//! after another on one store; that store must start empty. Timestamps have
+//! millisecond precision, which every backend keeps.
+
+mod access;
+mod catalogue;
+mod fixtures;
+mod orders;
+mod paging;
+mod stock;
+
+pub use access::tokens_and_channels;
+pub use catalogue::{catalogue_round_trip, sku_resolution};
+pub use orders::{
+    due_orders_and_lapsed_reservations, idempotency_key_lookup,
+    open_order_quantities_follow_status, orders_round_trip_and_filters,
+};
+pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
+pub use stock::{applied_offsets, ledger_sums_match, stock_batch_is_atomic_and_replay_safe};
+
+use crate::Store;
+
+/// Runs every scenario, in turn, on one initially empty store.
+pub async fn run_all(store: &dyn Store) {
+    store.ping().await.expect("ping");
+    catalogue_round_trip(store).await;
+    sku_resolution(store).await;
+    paging_covers_everything_once(store).await;
+    invalid_cursor_is_an_error(store).await;
+    stock_batch_is_atomic_and_replay_safe(store).await;
+    ledger_sums_match(store).await;
+    applied_offsets(store).await;
+    orders_round_trip_and_filters(store).await;
+    idempotency_key_lookup(store).await;
+    due_orders_and_lapsed_reservations(store).await;
+    open_order_quantities_follow_status(store).await;
+    tokens_and_channels(store).await;
+}

@@ -1,0 +1,251 @@
+//! Stock scenarios: writer batches, the ledger and applied offsets.
+
+use agusto_schemas::MovementKind::{Adjustment, Receipt, Release, Reserve, StockOut};
+
+use super::fixtures::{all_pages, at, event, hold, level, movement};
+use crate::{AppliedOffset, LedgerSum, OrderBatch, StockBatch, Store};
+
+/// Everything a stock batch carries becomes visible, and applying the same
+/// batch again (a replay) duplicates no ledger row and no event. Holds put
+/// and deleted in one batch end deleted.
+pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
+    let t = |ms| at(2003, ms);
+    let (a1, b1) = (level("sb-a", 10, 3, 2, t(1)), level("sb-b", 5, 0, 1, t(1)));
+    let moves = vec![
+        movement("sb-a", Receipt, 10, 0, 1, t(1)),
+        movement("sb-a", Reserve, 0, 3, 2, t(1)),
+        movement("sb-b", Receipt, 5, 0, 1, t(1)),
+    ];
+    let h1 = hold("sb-o1", "sb-a", 3, Some(t(60_000)));
+    let (e1, e2, e3) = (
+        event("evt_sb_1", "sb-a", t(1)),
+        event("evt_sb_2", "sb-b", t(1)),
+        event("evt_sb_3", "sb-a", t(2)),
+    );
+    let first = StockBatch {
+        levels: vec![a1.clone(), b1.clone()],
+        movements: moves.clone(),
+        reservations_put: vec![h1.clone()],
+        reservations_delete: vec![],
+        events: vec![e1.clone(), e2.clone()],
+        applied: Some(AppliedOffset {
+            log: "contract.sb".to_owned(),
+            partition: 0,
+            offset: 7,
+        }),
+    };
+    store.apply_stock_batch(&first).await.expect("batch");
+    store
+        .apply_stock_batch(&first)
+        .await
+        .expect("replayed batch");
+
+    let codes = ["sb-b", "sb-missing", "sb-a"].map(str::to_owned);
+    let levels = store.stock_levels(&codes).await.expect("levels");
+    assert_eq!(
+        levels,
+        vec![b1.clone(), a1.clone()],
+        "input order, missing left out"
+    );
+    let all = store.all_stock_levels().await.expect("all levels");
+    assert!(all.contains(&a1) && all.contains(&b1));
+    let ledger =
+        all_pages(|c| async move { store.movements("sb-a", c.as_deref(), 10).await }).await;
+    assert_eq!(ledger, moves[..2].to_vec(), "replay adds no ledger rows");
+    assert_eq!(
+        store.reservations_for_order("sb-o1").await.expect("holds"),
+        vec![h1]
+    );
+    let ours = |evs: Vec<agusto_schemas::Event>| -> Vec<agusto_schemas::Event> {
+        evs.into_iter()
+            .filter(|e| e.id.starts_with("evt_sb_"))
+            .collect()
+    };
+    let events = all_pages(|c| async move { store.events(c.as_deref(), 100).await }).await;
+    assert_eq!(
+        ours(events),
+        vec![e1.clone(), e2.clone()],
+        "replay adds no events"
+    );
+    assert_eq!(
+        store
+            .applied_offset("contract.sb", 0)
+            .await
+            .expect("offset"),
+        Some(7)
+    );
+
+    // Confirm a hold (upsert), release another, put-and-delete a third, and
+    // repeat an old event id alongside a new one.
+    let a2 = level("sb-a", 10, 0, 3, t(2));
+    let confirmed = hold("sb-o3", "sb-b", 2, None);
+    let second = StockBatch {
+        levels: vec![a2.clone()],
+        movements: vec![movement("sb-a", Release, 0, -3, 3, t(2))],
+        reservations_put: vec![
+            hold("sb-o3", "sb-b", 2, Some(t(5))),
+            confirmed.clone(),
+            hold("sb-o2", "sb-b", 1, Some(t(9))),
+        ],
+        reservations_delete: vec![
+            ("sb-o1".to_owned(), "sb-a".to_owned()),
+            ("sb-o2".to_owned(), "sb-b".to_owned()),
+        ],
+        events: vec![e1.clone(), e3.clone()],
+        applied: Some(AppliedOffset {
+            log: "contract.sb".to_owned(),
+            partition: 0,
+            offset: 9,
+        }),
+    };
+    store.apply_stock_batch(&second).await.expect("batch");
+    assert_eq!(
+        store.stock_levels(&codes).await.expect("levels"),
+        vec![b1, a2]
+    );
+    assert!(
+        store
+            .reservations_for_order("sb-o1")
+            .await
+            .expect("holds")
+            .is_empty()
+    );
+    assert!(
+        store
+            .reservations_for_order("sb-o2")
+            .await
+            .expect("holds")
+            .is_empty()
+    );
+    assert_eq!(
+        store.reservations_for_order("sb-o3").await.expect("holds"),
+        vec![confirmed]
+    );
+    let events = all_pages(|c| async move { store.events(c.as_deref(), 2).await }).await;
+    assert_eq!(ours(events), vec![e1, e2, e3]);
+    assert_eq!(
+        store
+            .applied_offset("contract.sb", 0)
+            .await
+            .expect("offset"),
+        Some(9)
+    );
+
+    // An empty batch changes nothing.
+    store
+        .apply_stock_batch(&StockBatch::default())
+        .await
+        .expect("empty batch");
+    assert_eq!(
+        store
+            .applied_offset("contract.sb", 0)
+            .await
+            .expect("offset"),
+        Some(9)
+    );
+}
+
+/// `ledger_sums` adds up each product's movements.
+pub async fn ledger_sums_match(store: &dyn Store) {
+    let t = |ms| at(2008, ms);
+    let batch = StockBatch {
+        movements: vec![
+            movement("ls-a", Receipt, 10, 0, 1, t(1)),
+            movement("ls-a", Reserve, 0, 4, 2, t(2)),
+            movement("ls-a", StockOut, -3, -3, 3, t(3)),
+            movement("ls-a", Adjustment, -2, 0, 4, t(4)),
+            movement("ls-b", Receipt, 7, 0, 1, t(1)),
+            movement("ls-b", Reserve, 0, 2, 2, t(2)),
+            movement("ls-b", Release, 0, -2, 3, t(3)),
+        ],
+        levels: vec![level("ls-a", 5, 1, 4, t(4)), level("ls-b", 7, 0, 3, t(3))],
+        ..StockBatch::default()
+    };
+    store.apply_stock_batch(&batch).await.expect("batch");
+    let sums: Vec<LedgerSum> = store
+        .ledger_sums()
+        .await
+        .expect("sums")
+        .into_iter()
+        .filter(|s| s.product_code.starts_with("ls-"))
+        .collect();
+    let sum = |code: &str, on_hand, reserved| LedgerSum {
+        product_code: code.to_owned(),
+        on_hand,
+        reserved,
+    };
+    assert_eq!(sums, vec![sum("ls-a", 5, 1), sum("ls-b", 7, 0)]);
+    for level in store
+        .stock_levels(&["ls-a".to_owned(), "ls-b".to_owned()])
+        .await
+        .expect("levels")
+    {
+        let s = sums
+            .iter()
+            .find(|s| s.product_code == level.product_code)
+            .expect("sum");
+        assert_eq!((s.on_hand, s.reserved), (level.on_hand, level.reserved));
+    }
+}
+
+/// Offsets are kept per (log, partition), written by either kind of batch,
+/// and replaced by later batches.
+pub async fn applied_offsets(store: &dyn Store) {
+    let (stock_log, order_log) = ("contract.offsets.stock", "contract.offsets.orders");
+    assert_eq!(
+        store.applied_offset(stock_log, 3).await.expect("offset"),
+        None
+    );
+    let stock_at = |partition, offset| StockBatch {
+        applied: Some(AppliedOffset {
+            log: stock_log.to_owned(),
+            partition,
+            offset,
+        }),
+        ..StockBatch::default()
+    };
+    store
+        .apply_stock_batch(&stock_at(3, 41))
+        .await
+        .expect("batch");
+    store
+        .apply_stock_batch(&stock_at(4, 1 << 40))
+        .await
+        .expect("batch");
+    store
+        .apply_stock_batch(&stock_at(3, 42))
+        .await
+        .expect("batch");
+    let orders = OrderBatch {
+        applied: Some(AppliedOffset {
+            log: order_log.to_owned(),
+            partition: 3,
+            offset: 0,
+        }),
+        ..OrderBatch::default()
+    };
+    store.apply_order_batch(&orders).await.expect("batch");
+    assert_eq!(
+        store.applied_offset(stock_log, 3).await.expect("offset"),
+        Some(42)
+    );
+    assert_eq!(
+        store.applied_offset(stock_log, 4).await.expect("offset"),
+        Some(1 << 40)
+    );
+    assert_eq!(
+        store.applied_offset(stock_log, 5).await.expect("offset"),
+        None
+    );
+    assert_eq!(
+        store.applied_offset(order_log, 3).await.expect("offset"),
+        Some(0)
+    );
+    assert_eq!(
+        store
+            .applied_offset("contract.offsets.none", 3)
+            .await
+            .expect("offset"),
+        None
+    );
+}

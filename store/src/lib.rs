@@ -1,0 +1,160 @@
+//! Storage of Agusto WMS behind one trait, [`Store`], so the embedded and the
+//! distributed mode run the same domain code on SQLite or ScyllaDB.
+//!
+//! The trait is shaped so that a backend needs no cross-row transactions on
+//! the hot path: a writer owns its partition's rows and hands over one batch
+//! at a time ([`StockBatch`], [`OrderBatch`]), written atomically together with
+//! the partition's applied log offset.
+
+mod records;
+pub mod sqlite;
+
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
+
+pub use records::*;
+
+use agusto_schemas::{Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
+use async_trait::async_trait;
+
+/// Errors of every store backend.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The backend cannot be reached or failed; the operation changed nothing.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A paging cursor that this store did not issue.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// A unique key is taken (e.g. a token hash); nothing changed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Result of store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Storage used by the ingress, the writers and the CLI.
+///
+/// Reads may trail writers by one batch in distributed mode, never in embedded
+/// mode. Writes of quantities and orders happen only through
+/// [`Store::apply_stock_batch`] / [`Store::apply_order_batch`], called by the
+/// single writer of the partition concerned.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the backend answers.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- catalogue -------------------------------------------------------
+
+    /// Inserts or updates a product's catalogue fields; true when it was new.
+    async fn put_product(&self, product: &Product) -> Result<bool>;
+    /// One product.
+    async fn get_product(&self, product_code: &str) -> Result<Option<Product>>;
+    /// Products ordered by product code; `active: Some(b)` filters.
+    async fn list_products(
+        &self,
+        active: Option<bool>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Product>>;
+    /// Maps a channel's SKU to a product (replacing an earlier mapping of that SKU).
+    async fn put_sku_mapping(&self, mapping: &SkuMapping) -> Result<()>;
+    /// The product a channel means by `sku`: its explicit mapping, else the
+    /// product whose code is `sku` unless the channel maps another SKU to it.
+    async fn resolve_sku(&self, channel_id: &str, sku: &str) -> Result<Option<String>>;
+    /// The SKU each product has for a channel (explicit mapping, else the code).
+    /// Returns one entry per input code, in input order.
+    async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>>;
+
+    // ---- stock -----------------------------------------------------------
+
+    /// Stored levels of the given products; products without a stock row are
+    /// left out (their levels are all zero, version 0).
+    async fn stock_levels(&self, product_codes: &[String]) -> Result<Vec<StockLevel>>;
+    /// Stock rows changed at or after `since`, ordered by (updated_at, code).
+    async fn stock_updated_since(
+        &self,
+        since: Timestamp,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<StockLevel>>;
+    /// Every stock row (ledger verification).
+    async fn all_stock_levels(&self) -> Result<Vec<StockLevel>>;
+    /// A product's ledger, oldest first.
+    async fn movements(
+        &self,
+        product_code: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Movement>>;
+    /// Per product: (sum of delta_on_hand, sum of delta_reserved) over the whole ledger.
+    async fn ledger_sums(&self) -> Result<Vec<LedgerSum>>;
+    /// An order's holds (all partitions).
+    async fn reservations_for_order(&self, order_id: &str) -> Result<Vec<Reservation>>;
+    /// Unconfirmed holds with `expires_at < before` (all partitions).
+    async fn lapsed_reservations(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Reservation>>;
+    /// Writes one stock writer batch atomically, with the partition's offset.
+    async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()>;
+
+    // ---- orders ----------------------------------------------------------
+
+    /// One order.
+    async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
+    /// The order a channel created with an `Idempotency-Key`.
+    async fn order_by_idempotency_key(&self, channel_id: &str, key: &str) -> Result<Option<Order>>;
+    /// Orders ordered by (created_at, id); filters are optional.
+    async fn list_orders(
+        &self,
+        channel_id: Option<&str>,
+        status: Option<OrderStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Order>>;
+    /// Orders in `reserved` whose `expires_at <= before` (all partitions), oldest deadline first.
+    async fn due_orders(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>>;
+    /// Per product, units held by orders whose status holds stock.
+    async fn open_order_quantities(&self) -> Result<Vec<(String, i64)>>;
+    /// Writes one order writer batch atomically, with the partition's offset.
+    async fn apply_order_batch(&self, batch: &OrderBatch) -> Result<()>;
+
+    // ---- log offsets -----------------------------------------------------
+
+    /// The highest applied offset of a partition of a log, if any.
+    async fn applied_offset(&self, log: &str, partition: u32) -> Result<Option<u64>>;
+
+    // ---- channels and tokens ---------------------------------------------
+
+    /// Stores a new channel.
+    async fn insert_channel(&self, channel: &Channel) -> Result<()>;
+    /// Replaces a channel's fields.
+    async fn update_channel(&self, channel: &Channel) -> Result<()>;
+    /// One channel.
+    async fn get_channel(&self, channel_id: &str) -> Result<Option<Channel>>;
+    /// Every channel, by id.
+    async fn list_channels(&self) -> Result<Vec<Channel>>;
+    /// Stores a token; `Conflict` if its hash is taken.
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
+    /// The unrevoked token with this hash.
+    async fn token_by_hash(&self, token_hash: &[u8]) -> Result<Option<TokenRecord>>;
+    /// Revokes a token; false if there is no such unrevoked token.
+    async fn revoke_token(&self, token_id: &str) -> Result<bool>;
+    /// True when some unrevoked admin token exists.
+    async fn has_admin_token(&self) -> Result<bool>;
+
+    // ---- outbox ----------------------------------------------------------
+
+    /// Events in the order they were written, after `cursor`.
+    async fn events(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<agusto_schemas::Event>>;
+}

@@ -1,0 +1,164 @@
+//! Records the store keeps besides the messages of `agusto_schemas`.
+
+use agusto_schemas::{Event, Movement, Order, Reservation, StockLevel, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// One page of a list and the opaque cursor of the next page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Pass back to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Catalogue fields of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Warehouse product code.
+    pub product_code: String,
+    /// Display name.
+    pub name: String,
+    /// Inactive products are hidden from channels and cannot be ordered.
+    pub active: bool,
+    /// Optional barcode.
+    pub barcode: Option<String>,
+    /// Last catalogue change.
+    pub updated_at: Timestamp,
+}
+
+/// A channel's SKU for a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuMapping {
+    /// Channel.
+    pub channel_id: String,
+    /// The channel's SKU.
+    pub sku: String,
+    /// Product it means.
+    pub product_code: String,
+}
+
+/// A sales channel (a storefront).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// `ch_…` id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Where webhooks go.
+    pub webhook_url: Option<String>,
+    /// `whsec_…` signing secret.
+    pub webhook_secret: String,
+    /// CIDRs allowed to call with this channel's token; empty = anywhere.
+    pub allowed_ips: Vec<String>,
+    /// Requests per second; `None` = the configured default.
+    pub rate_limit_per_second: Option<u32>,
+    /// Set when the receiver answered 410 Gone: no more deliveries.
+    pub webhook_disabled: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Warehouse endpoints and all reads.
+    Staff,
+    /// Storefront endpoints, own orders and SKUs.
+    Channel,
+}
+
+impl Role {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Staff => "staff",
+            Role::Channel => "channel",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "admin" => Role::Admin,
+            "staff" => Role::Staff,
+            "channel" => Role::Channel,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored API token: only its SHA-256 hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// `tok_…` id.
+    pub id: String,
+    /// Label.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// For channel tokens, the channel.
+    pub channel_id: Option<String>,
+    /// SHA-256 of the token text.
+    pub token_hash: Vec<u8>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Where a writer stands in its log: the partition and the offset of the
+/// last command of the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedOffset {
+    /// Log name, e.g. `agusto.stock.commands`.
+    pub log: String,
+    /// Partition.
+    pub partition: u32,
+    /// Highest applied offset.
+    pub offset: u64,
+}
+
+/// Everything one stock writer batch changed. Product rows and holds are the
+/// final values after the batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StockBatch {
+    /// Upserted stock rows.
+    pub levels: Vec<StockLevel>,
+    /// Appended ledger rows, in order.
+    pub movements: Vec<Movement>,
+    /// Upserted holds (keyed by order id + product).
+    pub reservations_put: Vec<Reservation>,
+    /// Deleted holds: (order id, product code).
+    pub reservations_delete: Vec<(String, String)>,
+    /// Outbox events, in order.
+    pub events: Vec<Event>,
+    /// The partition's new applied offset, if the batch came from a log.
+    pub applied: Option<AppliedOffset>,
+}
+
+/// Everything one order writer batch changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderBatch {
+    /// Upserted orders (whole rows, history included).
+    pub orders: Vec<Order>,
+    /// Outbox events, in order.
+    pub events: Vec<Event>,
+    /// The partition's new applied offset, if the batch came from a log.
+    pub applied: Option<AppliedOffset>,
+}
+
+/// Ledger totals of one product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerSum {
+    /// Product.
+    pub product_code: String,
+    /// Sum of `delta_on_hand`.
+    pub on_hand: i64,
+    /// Sum of `delta_reserved`.
+    pub reserved: i64,
+}

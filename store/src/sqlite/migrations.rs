@@ -1,0 +1,173 @@
+//! The schema, as an ordered list of migrations kept in code.
+//!
+//! `PRAGMA user_version` holds how many migrations a database has applied.
+//! Opening a store applies the missing ones in one `BEGIN IMMEDIATE`
+//! transaction, so processes that open the same file at once apply each
+//! migration exactly once. Released migrations are never edited: a change of
+//! schema is a new entry at the end.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Error, Result};
+
+/// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
+/// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
+const V1: &str = r#"
+CREATE TABLE products (
+    product_code TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    active       INTEGER NOT NULL,
+    barcode      TEXT,
+    updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX products_active ON products (active, product_code);
+
+CREATE TABLE sku_mappings (
+    channel_id   TEXT NOT NULL,
+    sku          TEXT NOT NULL,
+    product_code TEXT NOT NULL,
+    PRIMARY KEY (channel_id, sku)
+) WITHOUT ROWID;
+CREATE INDEX sku_mappings_product ON sku_mappings (channel_id, product_code, sku);
+
+CREATE TABLE stock_levels (
+    product_code TEXT PRIMARY KEY,
+    on_hand      INTEGER NOT NULL,
+    reserved     INTEGER NOT NULL,
+    version      INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX stock_levels_updated ON stock_levels (updated_at, product_code);
+
+CREATE TABLE movements (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    product_code   TEXT NOT NULL,
+    at             INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    delta_on_hand  INTEGER NOT NULL,
+    delta_reserved INTEGER NOT NULL,
+    reference      TEXT NOT NULL,
+    version        INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX movements_product_version ON movements (product_code, version);
+CREATE INDEX movements_product_seq ON movements (product_code, seq);
+
+CREATE TABLE reservations (
+    order_id     TEXT NOT NULL,
+    product_code TEXT NOT NULL,
+    quantity     INTEGER NOT NULL,
+    expires_at   INTEGER,
+    PRIMARY KEY (order_id, product_code)
+) WITHOUT ROWID;
+CREATE INDEX reservations_expiry ON reservations (expires_at, order_id, product_code)
+    WHERE expires_at IS NOT NULL;
+
+CREATE TABLE orders (
+    id               TEXT PRIMARY KEY,
+    external_id      TEXT NOT NULL,
+    channel_id       TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    expires_at       INTEGER,
+    tracking_number  TEXT,
+    carrier          TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    idempotency_key  TEXT,
+    lines            TEXT NOT NULL,
+    history          TEXT NOT NULL,
+    customer         TEXT,
+    shipping_address TEXT
+);
+CREATE INDEX orders_created ON orders (created_at, id);
+CREATE INDEX orders_channel_created ON orders (channel_id, created_at, id);
+CREATE INDEX orders_status_created ON orders (status, created_at, id);
+CREATE INDEX orders_channel_external ON orders (channel_id, external_id);
+CREATE INDEX orders_idempotency ON orders (channel_id, idempotency_key, created_at, id)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX orders_status_expiry ON orders (status, expires_at, id);
+
+CREATE TABLE order_lines (
+    order_id     TEXT NOT NULL,
+    line_no      INTEGER NOT NULL,
+    sku          TEXT NOT NULL,
+    product_code TEXT NOT NULL,
+    quantity     INTEGER NOT NULL,
+    PRIMARY KEY (order_id, line_no)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    event_type   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    channel_id   TEXT,
+    product_code TEXT,
+    data         TEXT NOT NULL
+);
+
+CREATE TABLE applied_offsets (
+    log          TEXT NOT NULL,
+    partition    INTEGER NOT NULL,
+    log_offset   INTEGER NOT NULL,
+    PRIMARY KEY (log, partition)
+) WITHOUT ROWID;
+
+CREATE TABLE channels (
+    id                    TEXT PRIMARY KEY,
+    name                  TEXT NOT NULL,
+    webhook_url           TEXT,
+    webhook_secret        TEXT NOT NULL,
+    allowed_ips           TEXT NOT NULL,
+    rate_limit_per_second INTEGER,
+    webhook_disabled      INTEGER NOT NULL,
+    created_at            INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    channel_id   TEXT,
+    token_hash   BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+);
+CREATE INDEX tokens_live_role ON tokens (role) WHERE revoked_at IS NULL;
+"#;
+
+/// The schema version of the database `conn` is open on.
+pub(crate) fn schema_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Applies the migrations the database lacks. Refuses a database written by
+/// a newer build (more migrations than this one knows).
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    // Cheap check outside a write transaction: most opens find nothing to do.
+    if schema_version(conn)? == known {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current = schema_version(&tx)?;
+    if current > known {
+        return Err(Error::Unavailable(format!(
+            "database schema version {current} is newer than this build ({known})"
+        )));
+    }
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Orders: one row each (lines, history and the storefront's objects as JSON
+//! text) plus `order_lines`, which open-order totals are summed from.
+
+use agusto_schemas::{Order, OrderStatus, Timestamp};
+use rusqlite::{Connection, Row, ToSql, params};
+
+use super::codec::{
+    fetch_size, from_json, micros, opt_time, page, time, time_key, time_key_cursor, to_json,
+};
+use super::outbox;
+use crate::{Error, OrderBatch, Page, Result};
+
+/// Cursor tag of `list_orders`: `<created_at micros>|<order id>`.
+const ORDERS: &str = "o";
+
+const ORDER_COLUMNS: &str = "id, external_id, channel_id, status, expires_at, tracking_number, \
+     carrier, created_at, updated_at, idempotency_key, lines, history, customer, shipping_address";
+
+fn order(row: &Row<'_>) -> Result<Order> {
+    let status: String = row.get(3)?;
+    let status = OrderStatus::parse(&status)
+        .ok_or_else(|| Error::Corrupt(format!("unknown order status {status:?}")))?;
+    let lines: String = row.get(10)?;
+    let history: String = row.get(11)?;
+    let customer: Option<String> = row.get(12)?;
+    let shipping_address: Option<String> = row.get(13)?;
+    Ok(Order {
+        id: row.get(0)?,
+        external_id: row.get(1)?,
+        channel_id: row.get(2)?,
+        status,
+        expires_at: opt_time(row.get(4)?)?,
+        tracking_number: row.get(5)?,
+        carrier: row.get(6)?,
+        created_at: time(row.get(7)?)?,
+        updated_at: time(row.get(8)?)?,
+        idempotency_key: row.get(9)?,
+        lines: from_json(&lines, "order lines")?,
+        history: from_json(&history, "order history")?,
+        customer: customer
+            .map(|c| from_json(&c, "order customer"))
+            .transpose()?,
+        shipping_address: shipping_address
+            .map(|a| from_json(&a, "order shipping address"))
+            .transpose()?,
+    })
+}
+
+/// One order.
+pub(crate) fn get_order(conn: &Connection, order_id: &str) -> Result<Option<Order>> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query_and_then([order_id], order)?;
+    rows.next().transpose()
+}
+
+/// The earliest order a channel created with `key`.
+pub(crate) fn by_idempotency_key(
+    conn: &Connection,
+    channel: &str,
+    key: &str,
+) -> Result<Option<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE channel_id = ?1 AND idempotency_key = ?2
+         ORDER BY created_at, id LIMIT 1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query_and_then([channel, key], order)?;
+    rows.next().transpose()
+}
+
+/// A page of orders by (created_at, id), optionally of one channel / status.
+pub(crate) fn list_orders(
+    conn: &Connection,
+    channel: Option<&str>,
+    status: Option<OrderStatus>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Page<Order>> {
+    let after = after.map(|c| time_key_cursor(ORDERS, c)).transpose()?;
+    let status = status.map(OrderStatus::as_str);
+    let fetch = fetch_size(limit);
+    let mut sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1");
+    let mut args: Vec<&dyn ToSql> = Vec::with_capacity(5);
+    if let Some(channel) = &channel {
+        sql.push_str(" AND channel_id = ?");
+        args.push(channel);
+    }
+    if let Some(status) = &status {
+        sql.push_str(" AND status = ?");
+        args.push(status);
+    }
+    if let Some((at, id)) = &after {
+        sql.push_str(" AND (created_at, id) > (?, ?)");
+        args.push(at);
+        args.push(id);
+    }
+    sql.push_str(" ORDER BY created_at, id LIMIT ?");
+    args.push(&fetch);
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_and_then(args.as_slice(), order)?
+        .collect::<Result<Vec<_>>>()?;
+    Ok(page(rows, limit, |o| {
+        time_key(ORDERS, &o.created_at, &o.id)
+    }))
+}
+
+/// Reserved orders with `expires_at <= before`, earliest deadline first.
+pub(crate) fn due_orders(
+    conn: &Connection,
+    before: &Timestamp,
+    limit: usize,
+) -> Result<Vec<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders
+         WHERE status = 'reserved' AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(&sql)?
+        .query_and_then(params![micros(before), limit], order)?
+        .collect()
+}
+
+/// Units per product held by orders whose status holds stock, by product code.
+pub(crate) fn open_quantities(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let holding: Vec<String> = OrderStatus::ALL
+        .into_iter()
+        .filter(|s| s.holds_stock())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let sql = format!(
+        "SELECT l.product_code, SUM(l.quantity)
+         FROM orders o JOIN order_lines l ON l.order_id = o.id
+         WHERE o.status IN ({}) GROUP BY l.product_code ORDER BY l.product_code",
+        holding.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .query_and_then([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
+}
+
+/// Writes an order batch inside the caller's transaction.
+pub(crate) fn write_batch(conn: &Connection, batch: &OrderBatch) -> Result<()> {
+    for o in &batch.orders {
+        put_order(conn, o)?;
+    }
+    outbox::insert_events(conn, &batch.events)?;
+    if let Some(applied) = &batch.applied {
+        outbox::put_offset(conn, applied)?;
+    }
+    Ok(())
+}
+
+fn put_order(conn: &Connection, o: &Order) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO orders (id, external_id, channel_id, status, expires_at, tracking_number,
+             carrier, created_at, updated_at, idempotency_key, lines, history, customer,
+             shipping_address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (id) DO UPDATE SET
+             external_id = excluded.external_id, channel_id = excluded.channel_id,
+             status = excluded.status, expires_at = excluded.expires_at,
+             tracking_number = excluded.tracking_number, carrier = excluded.carrier,
+             created_at = excluded.created_at, updated_at = excluded.updated_at,
+             idempotency_key = excluded.idempotency_key, lines = excluded.lines,
+             history = excluded.history, customer = excluded.customer,
+             shipping_address = excluded.shipping_address",
+    )?
+    .execute(params![
+        o.id,
+        o.external_id,
+        o.channel_id,
+        o.status.as_str(),
+        o.expires_at.as_ref().map(micros),
+        o.tracking_number,
+        o.carrier,
+        micros(&o.created_at),
+        micros(&o.updated_at),
+        o.idempotency_key,
+        to_json(&o.lines)?,
+        to_json(&o.history)?,
+        o.customer.as_ref().map(to_json).transpose()?,
+        o.shipping_address.as_ref().map(to_json).transpose()?,
+    ])?;
+    // Lines do not change once placed, so for an existing order these
+    // statements match its rows and write nothing.
+    let mut put_line = conn.prepare_cached(
+        "INSERT INTO order_lines (order_id, line_no, sku, product_code, quantity)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (order_id, line_no) DO UPDATE SET
+             sku = excluded.sku, product_code = excluded.product_code,
+             quantity = excluded.quantity
+         WHERE sku <> excluded.sku OR product_code <> excluded.product_code
+             OR quantity <> excluded.quantity",
+    )?;
+    let mut count = 0_i64;
+    for (line_no, line) in (0_i64..).zip(&o.lines) {
+        put_line.execute(params![
+            o.id,
+            line_no,
+            line.sku,
+            line.product_code,
+            line.quantity
+        ])?;
+        count = line_no + 1;
+    }
+    conn.prepare_cached("DELETE FROM order_lines WHERE order_id = ?1 AND line_no >= ?2")?
+        .execute(params![o.id, count])?;
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! [`Store`] for [`SqliteStore`]: each call moves its arguments onto the
+//! blocking pool and runs one read, or one write transaction.
+
+use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
+use async_trait::async_trait;
+
+use super::{SqliteStore, access, catalogue, orders, outbox, stock};
+use crate::{
+    Channel, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping, StockBatch, Store,
+    TokenRecord,
+};
+
+/// Timestamps are kept to the microsecond (finer parts are truncated).
+/// `update_channel` on an unknown channel is a `Conflict`.
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn put_product(&self, product: &Product) -> Result<bool> {
+        let product = product.clone();
+        self.write(move |tx| catalogue::put_product(tx, &product))
+            .await
+    }
+
+    async fn get_product(&self, product_code: &str) -> Result<Option<Product>> {
+        let code = product_code.to_owned();
+        self.read(move |c| catalogue::get_product(c, &code)).await
+    }
+
+    async fn list_products(
+        &self,
+        active: Option<bool>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Product>> {
+        let cursor = cursor.map(str::to_owned);
+        self.read(move |c| catalogue::list_products(c, active, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn put_sku_mapping(&self, mapping: &SkuMapping) -> Result<()> {
+        let mapping = mapping.clone();
+        self.write(move |tx| catalogue::put_sku_mapping(tx, &mapping))
+            .await
+    }
+
+    async fn resolve_sku(&self, channel_id: &str, sku: &str) -> Result<Option<String>> {
+        let (channel, sku) = (channel_id.to_owned(), sku.to_owned());
+        self.read(move |c| catalogue::resolve_sku(c, &channel, &sku))
+            .await
+    }
+
+    async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>> {
+        let (channel, codes) = (channel_id.to_owned(), product_codes.to_vec());
+        self.read(move |c| catalogue::skus_for(c, &channel, &codes))
+            .await
+    }
+
+    async fn stock_levels(&self, product_codes: &[String]) -> Result<Vec<StockLevel>> {
+        let codes = product_codes.to_vec();
+        self.read(move |c| stock::stock_levels(c, &codes)).await
+    }
+
+    async fn stock_updated_since(
+        &self,
+        since: Timestamp,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<StockLevel>> {
+        let cursor = cursor.map(str::to_owned);
+        self.read(move |c| stock::updated_since(c, &since, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn all_stock_levels(&self) -> Result<Vec<StockLevel>> {
+        self.read(stock::all_levels).await
+    }
+
+    async fn movements(
+        &self,
+        product_code: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Movement>> {
+        let (code, cursor) = (product_code.to_owned(), cursor.map(str::to_owned));
+        self.read(move |c| stock::movements(c, &code, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn ledger_sums(&self) -> Result<Vec<LedgerSum>> {
+        self.read(stock::ledger_sums).await
+    }
+
+    async fn reservations_for_order(&self, order_id: &str) -> Result<Vec<Reservation>> {
+        let order_id = order_id.to_owned();
+        self.read(move |c| stock::reservations_for_order(c, &order_id))
+            .await
+    }
+
+    async fn lapsed_reservations(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.read(move |c| stock::lapsed(c, &before, limit)).await
+    }
+
+    async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
+        let batch = batch.clone();
+        self.write(move |tx| stock::write_batch(tx, &batch)).await
+    }
+
+    async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
+        let order_id = order_id.to_owned();
+        self.read(move |c| orders::get_order(c, &order_id)).await
+    }
+
+    async fn order_by_idempotency_key(&self, channel_id: &str, key: &str) -> Result<Option<Order>> {
+        let (channel, key) = (channel_id.to_owned(), key.to_owned());
+        self.read(move |c| orders::by_idempotency_key(c, &channel, &key))
+            .await
+    }
+
+    async fn list_orders(
+        &self,
+        channel_id: Option<&str>,
+        status: Option<OrderStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Order>> {
+        let channel = channel_id.map(str::to_owned);
+        let cursor = cursor.map(str::to_owned);
+        self.read(move |c| {
+            orders::list_orders(c, channel.as_deref(), status, cursor.as_deref(), limit)
+        })
+        .await
+    }
+
+    async fn due_orders(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>> {
+        self.read(move |c| orders::due_orders(c, &before, limit))
+            .await
+    }
+
+    async fn open_order_quantities(&self) -> Result<Vec<(String, i64)>> {
+        self.read(orders::open_quantities).await
+    }
+
+    async fn apply_order_batch(&self, batch: &OrderBatch) -> Result<()> {
+        let batch = batch.clone();
+        self.write(move |tx| orders::write_batch(tx, &batch)).await
+    }
+
+    async fn applied_offset(&self, log: &str, partition: u32) -> Result<Option<u64>> {
+        let log = log.to_owned();
+        self.read(move |c| outbox::applied_offset(c, &log, partition))
+            .await
+    }
+
+    async fn insert_channel(&self, channel: &Channel) -> Result<()> {
+        let channel = channel.clone();
+        self.write(move |tx| access::insert_channel(tx, &channel))
+            .await
+    }
+
+    async fn update_channel(&self, channel: &Channel) -> Result<()> {
+        let channel = channel.clone();
+        self.write(move |tx| access::update_channel(tx, &channel))
+            .await
+    }
+
+    async fn get_channel(&self, channel_id: &str) -> Result<Option<Channel>> {
+        let id = channel_id.to_owned();
+        self.read(move |c| access::get_channel(c, &id)).await
+    }
+
+    async fn list_channels(&self) -> Result<Vec<Channel>> {
+        self.read(access::list_channels).await
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
+        let token = token.clone();
+        self.write(move |tx| access::insert_token(tx, &token)).await
+    }
+
+    async fn token_by_hash(&self, token_hash: &[u8]) -> Result<Option<TokenRecord>> {
+        let hash = token_hash.to_vec();
+        self.read(move |c| access::token_by_hash(c, &hash)).await
+    }
+
+    async fn revoke_token(&self, token_id: &str) -> Result<bool> {
+        let id = token_id.to_owned();
+        self.write(move |tx| access::revoke_token(tx, &id)).await
+    }
+
+    async fn has_admin_token(&self) -> Result<bool> {
+        self.read(access::has_admin_token).await
+    }
+
+    async fn events(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Event>> {
+        let cursor = cursor.map(str::to_owned);
+        self.read(move |c| outbox::events(c, cursor.as_deref(), limit))
+            .await
+    }
+}

@@ -1,0 +1,7 @@
+//! The pure domain: no IO, driven by the writers and by tests directly.
+
+pub mod order;
+pub mod stock;
+
+#[cfg(test)]
+mod proptests;

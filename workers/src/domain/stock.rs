@@ -1,0 +1,244 @@
+//! The stock ledger of one partition, as a pure state machine:
+//! `(state, command) → (state', reply, effects)`. No IO: the writer loads the
+//! rows a batch needs into [`StockState`] first and persists the effects after.
+
+use std::collections::{BTreeSet, HashMap};
+
+use agusto_schemas::{
+    AdjustmentChange, Event, EventType, Movement, MovementKind, ProductQty, Reservation, Shortage,
+    StockCommand, StockLevel, StockReply, Timestamp, stable_id,
+};
+use serde_json::json;
+
+/// The rows of one partition that commands read and change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StockState {
+    /// Levels of every known product (absent = not in the catalogue, or not loaded).
+    pub levels: HashMap<String, StockLevel>,
+    /// Holds per order (absent = none, or not loaded).
+    pub holds: HashMap<String, Vec<Reservation>>,
+}
+
+/// What applying commands changed, to be written in one batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StockEffects {
+    /// Products whose row changed.
+    pub touched: BTreeSet<String>,
+    /// Ledger rows, in order.
+    pub movements: Vec<Movement>,
+    /// Holds created or changed.
+    pub holds_put: Vec<Reservation>,
+    /// Holds removed: (order id, product code).
+    pub holds_deleted: Vec<(String, String)>,
+    /// Events, in order.
+    pub events: Vec<Event>,
+}
+
+/// Why a stock-changing movement happened, as the webhook `reason`.
+fn reason(kind: MovementKind) -> &'static str {
+    match kind {
+        MovementKind::Receipt => "receipt",
+        MovementKind::Adjustment => "adjustment",
+        _ => "stock_out",
+    }
+}
+
+impl StockState {
+    /// Applies one command at time `at`. On any rejection nothing changes.
+    pub fn apply(&mut self, cmd: &StockCommand, at: Timestamp, fx: &mut StockEffects) -> StockReply {
+        match cmd {
+            StockCommand::Receipt { receipt_id, reference, lines } => {
+                if let Some(bad) = lines.iter().find(|l| l.quantity <= 0) {
+                    return StockReply::Rejected(format!("quantity of {} must be > 0", bad.product_code));
+                }
+                if let Some(missing) = self.first_unknown(lines.iter().map(|l| &l.product_code)) {
+                    return StockReply::Rejected(format!("unknown product_code {missing}"));
+                }
+                let r = if reference.is_empty() { receipt_id } else { reference };
+                let levels = lines
+                    .iter()
+                    .map(|l| self.change(&l.product_code, MovementKind::Receipt, l.quantity, 0, r, at, fx))
+                    .collect();
+                StockReply::Levels(levels)
+            }
+            StockCommand::Adjust { product_code, change, reason, .. } => {
+                let Some(level) = self.levels.get(product_code) else {
+                    return StockReply::Rejected(format!("unknown product_code {product_code}"));
+                };
+                let delta = match *change {
+                    AdjustmentChange::Delta(d) => d,
+                    AdjustmentChange::SetOnHand(n) => n - level.on_hand,
+                };
+                match level.on_hand.checked_add(delta) {
+                    Some(n) if n >= 0 => {}
+                    _ => {
+                        return StockReply::Rejected(format!(
+                            "adjustment would take on_hand of {product_code} below 0 (on_hand {})",
+                            level.on_hand
+                        ));
+                    }
+                }
+                let l = self.change(product_code, MovementKind::Adjustment, delta, 0, reason, at, fx);
+                StockReply::Levels(vec![l])
+            }
+            StockCommand::Reserve { order_id, lines, expires_at } => {
+                self.reserve(order_id, lines, *expires_at, at, fx)
+            }
+            StockCommand::Confirm { order_id } => {
+                if let Some(holds) = self.holds.get_mut(order_id) {
+                    for h in holds.iter_mut().filter(|h| h.expires_at.is_some()) {
+                        h.expires_at = None;
+                        fx.holds_put.push(h.clone());
+                    }
+                }
+                StockReply::Done
+            }
+            StockCommand::Release { order_id, .. } => {
+                self.settle(order_id, MovementKind::Release, order_id, at, fx);
+                StockReply::Done
+            }
+            StockCommand::StockOut { order_id, reference } => {
+                self.settle(order_id, MovementKind::StockOut, reference, at, fx);
+                StockReply::Done
+            }
+            StockCommand::SweepLapsed { before } => {
+                let mut lapsed: Vec<String> = self
+                    .holds
+                    .iter()
+                    .filter(|(_, hs)| hs.iter().any(|h| h.expires_at.is_some_and(|e| e < *before)))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                lapsed.sort();
+                for id in lapsed {
+                    self.settle(&id, MovementKind::Release, &id, at, fx);
+                }
+                StockReply::Done
+            }
+        }
+    }
+
+    fn first_unknown<'a>(&self, mut codes: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+        codes.find(|c| !self.levels.contains_key(*c))
+    }
+
+    fn reserve(
+        &mut self,
+        order_id: &str,
+        lines: &[ProductQty],
+        expires_at: Timestamp,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) -> StockReply {
+        if self.holds.get(order_id).is_some_and(|h| !h.is_empty()) {
+            return StockReply::Reserved;
+        }
+        if let Some(missing) = self.first_unknown(lines.iter().map(|l| &l.product_code)) {
+            return StockReply::Rejected(format!("unknown product_code {missing}"));
+        }
+        if lines.iter().any(|l| l.quantity <= 0) {
+            return StockReply::Rejected("reservation quantities must be > 0".into());
+        }
+        let mut wanted: Vec<(String, i64)> = Vec::with_capacity(lines.len());
+        for l in lines {
+            match wanted.iter_mut().find(|(c, _)| *c == l.product_code) {
+                Some((_, q)) => *q = q.saturating_add(l.quantity),
+                None => wanted.push((l.product_code.clone(), l.quantity)),
+            }
+        }
+        let shortages: Vec<Shortage> = wanted
+            .iter()
+            .filter_map(|(code, q)| {
+                let available = self.levels[code].available();
+                (available < *q).then(|| Shortage {
+                    product_code: code.clone(),
+                    requested: *q,
+                    available,
+                })
+            })
+            .collect();
+        if !shortages.is_empty() {
+            return StockReply::Short(shortages);
+        }
+        let mut holds = Vec::with_capacity(wanted.len());
+        for (code, q) in wanted {
+            self.change(&code, MovementKind::Reserve, 0, q, order_id, at, fx);
+            let hold = Reservation {
+                order_id: order_id.to_owned(),
+                product_code: code,
+                quantity: q,
+                expires_at: Some(expires_at),
+            };
+            fx.holds_put.push(hold.clone());
+            holds.push(hold);
+        }
+        self.holds.insert(order_id.to_owned(), holds);
+        StockReply::Reserved
+    }
+
+    /// Ends an order's holds: a release gives the units back, a stock-out
+    /// ships them. A no-op for an order without holds here.
+    fn settle(&mut self, order_id: &str, kind: MovementKind, reference: &str, at: Timestamp, fx: &mut StockEffects) {
+        let Some(holds) = self.holds.remove(order_id) else { return };
+        for h in holds {
+            let on_hand = if kind == MovementKind::StockOut { -h.quantity } else { 0 };
+            if self.levels.contains_key(&h.product_code) {
+                self.change(&h.product_code, kind, on_hand, -h.quantity, reference, at, fx);
+            }
+            fx.holds_deleted.push((h.order_id, h.product_code));
+        }
+    }
+
+    /// Applies one movement to one product: bumps its version, appends the
+    /// ledger row and, for on-hand changes, the `stock.changed` event.
+    #[allow(clippy::too_many_arguments)]
+    fn change(
+        &mut self,
+        code: &str,
+        kind: MovementKind,
+        delta_on_hand: i64,
+        delta_reserved: i64,
+        reference: &str,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) -> StockLevel {
+        let level = self.levels.get_mut(code).expect("caller checked the product is known");
+        level.on_hand = level.on_hand.saturating_add(delta_on_hand);
+        level.reserved = level.reserved.saturating_add(delta_reserved);
+        level.version += 1;
+        level.updated_at = at;
+        fx.touched.insert(code.to_owned());
+        fx.movements.push(Movement {
+            product_code: code.to_owned(),
+            at,
+            kind,
+            delta_on_hand,
+            delta_reserved,
+            reference: reference.to_owned(),
+            version: level.version,
+        });
+        if matches!(kind, MovementKind::Receipt | MovementKind::Adjustment | MovementKind::StockOut) {
+            fx.events.push(stock_changed(level, reason(kind)));
+        }
+        level.clone()
+    }
+}
+
+/// The `stock.changed` event for a product at its current version.
+pub fn stock_changed(level: &StockLevel, reason: &str) -> Event {
+    Event {
+        id: stable_id("evt", &["stock.changed", &level.product_code, &level.version.to_string()]),
+        event_type: EventType::StockChanged,
+        created_at: level.updated_at,
+        channel_id: None,
+        product_code: Some(level.product_code.clone()),
+        data: json!({
+            "sku": level.product_code,
+            "product_code": level.product_code,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+            "available": level.available(),
+            "version": level.version,
+            "reason": reason,
+        }),
+    }
+}

@@ -1,0 +1,14 @@
+//! Agusto WMS workers: the pure domain (stock ledger, order lifecycle,
+//! reservation expiry), the partition writers that apply it, and the
+//! embedded runtime that wires them to in-process logs.
+
+pub mod domain;
+pub mod embedded;
+pub mod expiry;
+pub mod ledger;
+pub mod metrics;
+pub mod order_writer;
+pub mod stock_writer;
+pub mod warehouse;
+
+pub use warehouse::{Error, Warehouse};

@@ -1,0 +1,306 @@
+//! The order writer of one partition (orders keyed by id). It decides each
+//! command with the pure lifecycle in [`crate::domain::order`], asks the stock
+//! writers for the stock side (a saga: reserve per stock partition, release
+//! what was reserved if any partition is short), then writes the round's
+//! orders and events in one store transaction and replies.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use agusto_bus::embedded::PartitionReader;
+use agusto_bus::{Bus, Delivery};
+use agusto_schemas::{
+    NewOrder, Order, OrderAction, OrderCommand, OrderReply, ProductQty, ReleaseReason, Shortage,
+    StockCommand, StockReply, Timestamp, partition_for,
+};
+use agusto_store::{AppliedOffset, OrderBatch, Store};
+use futures_util::future::join_all;
+
+use crate::domain::order::{Placement, Transition, place, placed, transition};
+use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, RESERVATIONS};
+
+/// Name of the order command log (the Kafka topic in distributed mode).
+pub const ORDER_LOG: &str = "agusto.order.commands";
+
+/// Most commands taken from the log at once.
+pub const MAX_BATCH: usize = 512;
+
+/// Most orders one expiry sweep handles; the next sweep takes the rest.
+const EXPIRY_SWEEP_LIMIT: usize = 500;
+
+type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
+type OrderDelivery = Delivery<OrderCommand, OrderReply>;
+
+/// Applies the order commands of one partition.
+pub struct OrderWriter {
+    partition: u32,
+    partitions: u32,
+    store: Arc<dyn Store>,
+    stock: StockBus,
+}
+
+/// What one command of a round needs.
+enum Job {
+    Answer(OrderReply),
+    Place { new: NewOrder, at: Timestamp, wanted: Vec<ProductQty> },
+    Move(Box<Transition>),
+    Expire(Vec<Transition>),
+}
+
+impl OrderWriter {
+    /// A writer for `partition` of `partitions`, asking the stock writers on `stock`.
+    pub fn new(partition: u32, partitions: u32, store: Arc<dyn Store>, stock: StockBus) -> Self {
+        OrderWriter { partition, partitions, store, stock }
+    }
+
+    /// Applies batches until the log closes.
+    pub async fn run(self, mut reader: PartitionReader<OrderCommand, OrderReply>) {
+        while let Some(batch) = reader.next_batch(MAX_BATCH).await {
+            BATCH_SIZE.with_label_values(&["orders"]).observe(batch.len() as f64);
+            let mut rest: VecDeque<OrderDelivery> = batch.into();
+            while !rest.is_empty() {
+                let round = next_round(&mut rest);
+                self.apply_round(round).await;
+            }
+        }
+        tracing::debug!(partition = self.partition, "order writer stopped");
+    }
+
+    /// Applies commands about distinct orders together: their stock requests
+    /// run concurrently and their results are written in one transaction.
+    async fn apply_round(&self, mut round: Vec<OrderDelivery>) {
+        let offset = round.last().map(|d| d.offset).unwrap_or_default();
+        let mut jobs = Vec::with_capacity(round.len());
+        for d in &round {
+            jobs.push(match self.job(&d.command, d.at).await {
+                Ok(job) => job,
+                Err(e) => Job::Answer(OrderReply::Unavailable(e.to_string())),
+            });
+        }
+        // Stock phase: every request of every job at once.
+        let mut requests: Vec<(usize, u32, StockCommand)> = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            match job {
+                Job::Place { new, wanted, .. } => {
+                    for (p, lines) in self.split(wanted) {
+                        let order_id = new.order_id.clone();
+                        let expires_at = new.expires_at;
+                        requests.push((i, p, StockCommand::Reserve { order_id, lines, expires_at }));
+                    }
+                }
+                Job::Move(t) => requests.extend(self.stock_requests(i, t)),
+                Job::Expire(ts) => ts.iter().for_each(|t| requests.extend(self.stock_requests(i, t))),
+                Job::Answer(_) => {}
+            }
+        }
+        let replies = join_all(requests.iter().map(|(_, p, c)| self.stock.request(*p, c.clone()))).await;
+        let mut per_job: Vec<Vec<(u32, &StockCommand, StockReply)>> = jobs.iter().map(|_| Vec::new()).collect();
+        for ((i, p, c), r) in requests.iter().zip(replies) {
+            let r = r.unwrap_or_else(|e| StockReply::Unavailable(e.to_string()));
+            per_job[*i].push((*p, c, r));
+        }
+        // Decide each job from its stock replies.
+        let mut batch = OrderBatch::default();
+        let mut answers = Vec::with_capacity(jobs.len());
+        let mut compensate: Vec<(u32, String)> = Vec::new();
+        for (job, stock) in jobs.into_iter().zip(per_job) {
+            answers.push(match job {
+                Job::Answer(r) => r,
+                Job::Place { new, at, .. } => {
+                    let reply = settle_placement(&new, at, &stock, &mut compensate);
+                    if let OrderReply::Placed(o) = &reply {
+                        batch.orders.push(o.clone());
+                    }
+                    reply
+                }
+                Job::Move(t) => match stock.iter().find_map(|(_, _, r)| failure(r)) {
+                    Some(why) => OrderReply::Unavailable(why),
+                    None => {
+                        batch.orders.push(t.order.clone());
+                        batch.events.extend(t.events);
+                        OrderReply::Updated(t.order)
+                    }
+                },
+                Job::Expire(ts) => {
+                    let mut n = 0;
+                    for t in ts {
+                        let mine = stock.iter().filter(|(_, c, _)| c.order_id() == Some(&t.order.id));
+                        if mine.clone().all(|(_, _, r)| failure(r).is_none()) {
+                            n += 1;
+                            batch.orders.push(t.order);
+                            batch.events.extend(t.events);
+                        }
+                    }
+                    OrderReply::Swept(n)
+                }
+            });
+        }
+        batch.applied = Some(AppliedOffset { log: ORDER_LOG.into(), partition: self.partition, offset });
+        if let Err(e) = self.store.apply_order_batch(&batch).await {
+            tracing::error!(partition = self.partition, error = %e, "order batch not written");
+            for a in answers.iter_mut() {
+                if let OrderReply::Placed(o) = a {
+                    compensate.extend(self.partitions_of(o).into_iter().map(|p| (p, o.id.clone())));
+                }
+                if matches!(a, OrderReply::Placed(_) | OrderReply::Updated(_) | OrderReply::Swept(_)) {
+                    *a = OrderReply::Unavailable(e.to_string());
+                }
+            }
+        }
+        self.release(compensate).await;
+        for (d, a) in round.iter_mut().zip(answers) {
+            count(&d.command, &a);
+            d.reply(a);
+        }
+    }
+
+    /// Loads what a command needs and decides it as far as possible without the stock writers.
+    async fn job(&self, command: &OrderCommand, at: Timestamp) -> agusto_store::Result<Job> {
+        Ok(match command {
+            OrderCommand::Place(new) => {
+                let same_id = self.store.get_order(&new.order_id).await?;
+                let same_key = match (&same_id, &new.idempotency_key) {
+                    (None, Some(k)) => self.store.order_by_idempotency_key(&new.channel_id, k).await?,
+                    _ => None,
+                };
+                match place(new, same_id.as_ref(), same_key.as_ref()) {
+                    Placement::Answer(r) => Job::Answer(r),
+                    Placement::Reserve(wanted) => Job::Place { new: new.clone(), at, wanted },
+                }
+            }
+            OrderCommand::Transition { order_id, channel_id, action } => {
+                match self.store.get_order(order_id).await? {
+                    None => Job::Answer(OrderReply::NotFound),
+                    Some(o) => match transition(&o, channel_id.as_deref(), action, at) {
+                        Ok(t) => Job::Move(Box::new(t)),
+                        Err(r) => Job::Answer(r),
+                    },
+                }
+            }
+            OrderCommand::ExpireDue { now } => {
+                let due = self.store.due_orders(*now, EXPIRY_SWEEP_LIMIT).await?;
+                let mine = due
+                    .iter()
+                    .filter(|o| partition_for(&o.id, self.partitions) == self.partition)
+                    .filter_map(|o| transition(o, None, &OrderAction::Expire, *now).ok())
+                    .collect();
+                Job::Expire(mine)
+            }
+        })
+    }
+
+    /// Groups lines by the stock partition that owns their product.
+    fn split(&self, lines: &[ProductQty]) -> BTreeMap<u32, Vec<ProductQty>> {
+        let mut by_partition: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
+        for l in lines {
+            by_partition.entry(self.stock.partition_of(&l.product_code)).or_default().push(l.clone());
+        }
+        by_partition
+    }
+
+    fn partitions_of(&self, order: &Order) -> HashSet<u32> {
+        order.lines.iter().map(|l| self.stock.partition_of(&l.product_code)).collect()
+    }
+
+    fn stock_requests(&self, i: usize, t: &Transition) -> Vec<(usize, u32, StockCommand)> {
+        let Some(cmd) = &t.stock else { return Vec::new() };
+        self.partitions_of(&t.order).into_iter().map(|p| (i, p, cmd.clone())).collect()
+    }
+
+    /// Gives back holds of orders that were not placed after all. A release
+    /// that fails here is left to the stock writers' lapse sweep.
+    async fn release(&self, holds: Vec<(u32, String)>) {
+        let requests = holds.into_iter().map(|(p, order_id)| {
+            let cmd = StockCommand::Release { order_id, reason: ReleaseReason::Compensation };
+            self.stock.request(p, cmd)
+        });
+        for r in join_all(requests).await {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "compensating release failed; the lapse sweep will release it");
+            }
+        }
+    }
+}
+
+/// Takes the longest prefix of commands about distinct orders (an expiry
+/// sweep goes alone), so one order's commands apply one after another.
+fn next_round(rest: &mut VecDeque<OrderDelivery>) -> Vec<OrderDelivery> {
+    let mut round = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    while let Some(d) = rest.front() {
+        let id = match &d.command {
+            OrderCommand::Place(n) => Some(&n.order_id),
+            OrderCommand::Transition { order_id, .. } => Some(order_id),
+            OrderCommand::ExpireDue { .. } => None,
+        };
+        match id {
+            None if round.is_empty() => {
+                round.extend(rest.pop_front());
+                break;
+            }
+            Some(id) if !ids.contains(id) => {
+                ids.insert(id.clone());
+                round.extend(rest.pop_front());
+            }
+            _ => break,
+        }
+    }
+    round
+}
+
+/// The outcome of a placement from its per-partition reserve replies; the
+/// partitions that reserved are queued for release when it failed.
+fn settle_placement(
+    new: &NewOrder,
+    at: Timestamp,
+    stock: &[(u32, &StockCommand, StockReply)],
+    compensate: &mut Vec<(u32, String)>,
+) -> OrderReply {
+    if stock.iter().all(|(_, _, r)| *r == StockReply::Reserved) {
+        return OrderReply::Placed(placed(new, at));
+    }
+    compensate.extend(
+        stock.iter().filter(|(_, _, r)| *r == StockReply::Reserved).map(|(p, _, _)| (*p, new.order_id.clone())),
+    );
+    if let Some(why) = stock.iter().find_map(|(_, _, r)| failure(r)) {
+        return OrderReply::Unavailable(why);
+    }
+    let shortages: Vec<Shortage> = stock
+        .iter()
+        .filter_map(|(_, _, r)| match r {
+            StockReply::Short(s) => Some(s.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    OrderReply::Short(shortages)
+}
+
+/// Why a stock reply means the step did not happen.
+fn failure(r: &StockReply) -> Option<String> {
+    match r {
+        StockReply::Unavailable(why) | StockReply::Rejected(why) => Some(why.clone()),
+        _ => None,
+    }
+}
+
+fn count(command: &OrderCommand, reply: &OrderReply) {
+    let outcome = match reply {
+        OrderReply::Unavailable(_) => "failed",
+        OrderReply::Placed(_) | OrderReply::Updated(_) | OrderReply::Swept(_) | OrderReply::Existing(_) => "applied",
+        _ => "rejected",
+    };
+    COMMANDS_APPLIED.with_label_values(&["orders", outcome]).inc();
+    let reservation = match (command, reply) {
+        (OrderCommand::Place(_), OrderReply::Placed(_)) => Some("accepted"),
+        (OrderCommand::Place(_), OrderReply::Short(_)) => Some("rejected"),
+        (OrderCommand::Transition { action: OrderAction::Cancel, .. }, OrderReply::Updated(_)) => Some("cancelled"),
+        _ => None,
+    };
+    if let Some(o) = reservation {
+        RESERVATIONS.with_label_values(&[o]).inc();
+    }
+    if let OrderReply::Swept(n) = reply {
+        RESERVATIONS.with_label_values(&["expired"]).inc_by(*n as u64);
+    }
+}

@@ -1,0 +1,184 @@
+//! The stock writer of one partition: applies stock commands in log order,
+//! one store transaction per batch, replies after the batch is durable.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use agusto_bus::embedded::PartitionReader;
+use agusto_schemas::{StockCommand, StockLevel, StockReply, Timestamp, partition_for};
+use agusto_store::{AppliedOffset, StockBatch, Store};
+
+use crate::domain::stock::{StockEffects, StockState};
+use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
+
+/// Name of the stock command log (the Kafka topic in distributed mode).
+pub const STOCK_LOG: &str = "agusto.stock.commands";
+
+/// Most commands applied in one store transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// Applies the stock commands of one partition.
+pub struct StockWriter {
+    partition: u32,
+    partitions: u32,
+    store: Arc<dyn Store>,
+    state: StockState,
+    applied: Option<u64>,
+}
+
+impl StockWriter {
+    /// A writer for `partition` of `partitions`, with an empty cache.
+    pub fn new(partition: u32, partitions: u32, store: Arc<dyn Store>) -> Self {
+        StockWriter {
+            partition,
+            partitions,
+            store,
+            state: StockState::default(),
+            applied: None,
+        }
+    }
+
+    /// Applies batches until the log closes.
+    pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
+        while let Some(mut batch) = reader.next_batch(MAX_BATCH).await {
+            let commands: Vec<_> = batch.iter().map(|d| (d.offset, d.command.clone(), d.at)).collect();
+            let replies = self.apply_batch(&commands).await;
+            for (d, r) in batch.iter_mut().zip(replies) {
+                d.reply(r);
+            }
+        }
+        tracing::debug!(partition = self.partition, "stock writer stopped");
+    }
+
+    /// Applies `(offset, command, at)` triples and persists their effects with
+    /// the highest offset; returns one reply per command. A receipt or
+    /// adjustment at or below the stored applied offset was applied before and
+    /// is skipped (its reply is the current levels); every other command is
+    /// idempotent by itself. If the store fails, every reply is `Unavailable`,
+    /// nothing is kept, and the cache is dropped so the next batch reloads.
+    pub async fn apply_batch(&mut self, commands: &[(u64, StockCommand, Timestamp)]) -> Vec<StockReply> {
+        BATCH_SIZE.with_label_values(&["stock"]).observe(commands.len() as f64);
+        let Some(offset) = commands.iter().map(|c| c.0).max() else { return Vec::new() };
+        if let Err(e) = self.load(commands).await {
+            self.state = StockState::default();
+            self.applied = None;
+            return unavailable(commands.len(), &e.to_string());
+        }
+        let applied = self.applied.unwrap_or(0);
+        let mut fx = StockEffects::default();
+        let replies: Vec<StockReply> = commands
+            .iter()
+            .map(|(o, c, at)| match c {
+                StockCommand::Receipt { lines, .. } if *o <= applied => self.levels_of(lines.iter().map(|l| &l.product_code)),
+                StockCommand::Adjust { product_code, .. } if *o <= applied => self.levels_of([product_code]),
+                _ => self.state.apply(c, *at, &mut fx),
+            })
+            .collect();
+        let batch = StockBatch {
+            levels: fx.touched.iter().map(|c| self.state.levels[c].clone()).collect(),
+            movements: fx.movements,
+            reservations_put: fx.holds_put,
+            reservations_delete: fx.holds_deleted,
+            events: fx.events,
+            applied: Some(AppliedOffset {
+                log: STOCK_LOG.into(),
+                partition: self.partition,
+                offset,
+            }),
+        };
+        let started = Instant::now();
+        let written = self.store.apply_stock_batch(&batch).await;
+        STORE_LATENCY.with_label_values(&["apply_stock_batch"]).observe(started.elapsed().as_secs_f64());
+        if let Err(e) = written {
+            tracing::error!(partition = self.partition, error = %e, "stock batch not written");
+            self.state = StockState::default();
+            self.applied = None;
+            return unavailable(commands.len(), &e.to_string());
+        }
+        self.applied = Some(applied.max(offset));
+        for r in &replies {
+            let outcome = match r {
+                StockReply::Rejected(_) | StockReply::Short(_) => "rejected",
+                StockReply::Unavailable(_) => "failed",
+                _ => "applied",
+            };
+            COMMANDS_APPLIED.with_label_values(&["stock", outcome]).inc();
+        }
+        replies
+    }
+
+    /// Loads the products and holds the commands name that are not cached yet.
+    async fn load(&mut self, commands: &[(u64, StockCommand, Timestamp)]) -> agusto_store::Result<()> {
+        if self.applied.is_none() {
+            self.applied = Some(self.store.applied_offset(STOCK_LOG, self.partition).await?.unwrap_or(0));
+        }
+        let mut products: Vec<String> = Vec::new();
+        let mut orders: Vec<&str> = Vec::new();
+        for (_, c, _) in commands {
+            match c {
+                StockCommand::Receipt { lines, .. } | StockCommand::Reserve { lines, .. } => {
+                    products.extend(lines.iter().map(|l| l.product_code.clone()))
+                }
+                StockCommand::Adjust { product_code, .. } => products.push(product_code.clone()),
+                StockCommand::SweepLapsed { before } => {
+                    let lapsed = self.store.lapsed_reservations(*before, 10_000).await?;
+                    let mine: Vec<_> = lapsed.into_iter().filter(|h| self.owns(&h.product_code)).collect();
+                    for h in mine {
+                        if !self.state.holds.contains_key(&h.order_id) {
+                            let all = self.store.reservations_for_order(&h.order_id).await?;
+                            products.extend(all.iter().map(|h| h.product_code.clone()));
+                            self.cache_holds(&h.order_id, all);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            if let Some(id) = c.order_id() {
+                orders.push(id);
+            }
+        }
+        for id in orders {
+            if !self.state.holds.contains_key(id) {
+                let holds = self.store.reservations_for_order(id).await?;
+                products.extend(holds.iter().map(|h| h.product_code.clone()));
+                self.cache_holds(id, holds);
+            }
+        }
+        products.retain(|p| !self.state.levels.contains_key(p));
+        products.sort();
+        products.dedup();
+        if products.is_empty() {
+            return Ok(());
+        }
+        for level in self.store.stock_levels(&products).await? {
+            self.state.levels.insert(level.product_code.clone(), level);
+        }
+        for code in products {
+            if !self.state.levels.contains_key(&code) && self.store.get_product(&code).await?.is_some() {
+                let empty = StockLevel::empty(&code, agusto_schemas::now());
+                self.state.levels.insert(code, empty);
+            }
+        }
+        Ok(())
+    }
+
+    fn levels_of<'a>(&self, codes: impl IntoIterator<Item = &'a String>) -> StockReply {
+        StockReply::Levels(codes.into_iter().filter_map(|c| self.state.levels.get(c).cloned()).collect())
+    }
+
+    fn owns(&self, product_code: &str) -> bool {
+        partition_for(product_code, self.partitions) == self.partition
+    }
+
+    fn cache_holds(&mut self, order_id: &str, holds: Vec<agusto_schemas::Reservation>) {
+        let mine: Vec<_> = holds.into_iter().filter(|h| self.owns(&h.product_code)).collect();
+        if !mine.is_empty() {
+            self.state.holds.insert(order_id.to_owned(), mine);
+        }
+    }
+}
+
+fn unavailable(n: usize, why: &str) -> Vec<StockReply> {
+    COMMANDS_APPLIED.with_label_values(&["stock", "failed"]).inc_by(n as u64);
+    (0..n).map(|_| StockReply::Unavailable(why.to_owned())).collect()
+}
