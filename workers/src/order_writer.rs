@@ -136,7 +136,10 @@ impl OrderWriter {
             });
         }
         batch.applied = Some(AppliedOffset { log: ORDER_LOG.into(), partition: self.partition, offset });
-        if let Err(e) = self.store.apply_order_batch(&batch).await {
+        let nothing_changed = batch.orders.is_empty() && batch.events.is_empty();
+        if nothing_changed {
+            // Only refusals, replays and empty sweeps: nothing to write.
+        } else if let Err(e) = self.store.apply_order_batch(&batch).await {
             tracing::error!(partition = self.partition, error = %e, "order batch not written");
             for a in answers.iter_mut() {
                 if let OrderReply::Placed(o) = a {

@@ -86,6 +86,11 @@ impl StockWriter {
                 offset,
             }),
         };
+        if fx_is_empty(&batch) {
+            // Nothing changed (no-op commands, empty sweeps): no write needed;
+            // replaying such commands changes nothing either.
+            return replies;
+        }
         let started = Instant::now();
         let written = self.store.apply_stock_batch(&batch).await;
         STORE_LATENCY.with_label_values(&["apply_stock_batch"]).observe(started.elapsed().as_secs_f64());
@@ -176,6 +181,14 @@ impl StockWriter {
             self.state.holds.insert(order_id.to_owned(), mine);
         }
     }
+}
+
+fn fx_is_empty(b: &StockBatch) -> bool {
+    b.levels.is_empty()
+        && b.movements.is_empty()
+        && b.reservations_put.is_empty()
+        && b.reservations_delete.is_empty()
+        && b.events.is_empty()
 }
 
 fn unavailable(n: usize, why: &str) -> Vec<StockReply> {

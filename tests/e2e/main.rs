@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `agusto` binary over HTTP on 127.0.0.1.
+
+mod common;
+
+mod catalogue;
+mod durability;
+mod errors;
+mod orders;
+mod workflow;
