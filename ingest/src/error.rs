@@ -52,6 +52,9 @@ pub enum ApiError {
     /// 404.
     #[error("{0} not found")]
     NotFound(String),
+    /// 405: the path exists, the method does not (with an `Allow` header).
+    #[error("method {0} not allowed here")]
+    MethodNotAllowed(String),
     /// 409: the order's status does not allow the action.
     #[error("order is {status}; cannot {action}")]
     InvalidTransition {
@@ -100,6 +103,7 @@ impl ApiError {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             IpNotAllowed(_) => (StatusCode::FORBIDDEN, "ip_not_allowed", "IP address not allowed"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition", "Invalid order transition"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),

@@ -1,5 +1,5 @@
-//! Request parsing at the edge: JSON bodies and query strings, with their
-//! failures turned into the API's problem responses (400 / 413).
+//! Request parsing at the edge: JSON bodies, path segments and query strings,
+//! with their failures turned into the API's problem responses (400 / 413).
 
 use std::sync::Arc;
 
@@ -28,6 +28,21 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
             }
         })?;
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::Malformed(e.to_string()))
+    }
+}
+
+/// Path parameters: like axum's `Path`, but a segment that cannot be decoded
+/// (e.g. `%FF`, not UTF-8) is a 400 problem, not axum's plain-text rejection.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|r| ApiError::Malformed(format!("path: {}", r.body_text())))
     }
 }
 

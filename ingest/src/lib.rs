@@ -61,6 +61,8 @@ pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings)
     let state = Arc::new(AppState { store, warehouse, settings, limiter: auth::RateLimiter::default() });
     routes::router()
         .merge(ops::router())
+        .fallback(ops::no_route)
+        .method_not_allowed_fallback(ops::no_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(telemetry::observe))
         .with_state(state)

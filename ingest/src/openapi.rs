@@ -33,12 +33,20 @@ pub enum Problems {
     #[response(status = 422, description = "insufficient_stock / unknown_sku / validation_failed", content_type = "application/problem+json")]
     Unprocessable(#[to_schema] Problem),
     /// Over the channel's rate; see Retry-After.
-    #[response(status = 429, description = "rate_limited", content_type = "application/problem+json")]
+    #[response(status = 429, description = "rate_limited", content_type = "application/problem+json",
+        headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]
     RateLimited(#[to_schema] Problem),
     /// Bus or store unreachable; see Retry-After.
-    #[response(status = 503, description = "unavailable", content_type = "application/problem+json")]
+    #[response(status = 503, description = "unavailable", content_type = "application/problem+json",
+        headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]
     Unavailable(#[to_schema] Problem),
 }
+
+/// The `Retry-After` header of 429 and 503: delay in whole seconds (≥ 1).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = u64, minimum = 1)]
+#[allow(dead_code)]
+pub struct RetryAfter(u64);
 
 struct Security;
 
@@ -63,7 +71,7 @@ impl Modify for Security {
         orders::pick, orders::pack, orders::complete,
         access::create_channel, access::update_channel, access::create_token, access::revoke_token,
     ),
-    components(schemas(Problem, views::ProductView, views::StockView, views::OrderView)),
+    components(schemas(Problem, RetryAfter, views::ProductView, views::StockView, views::OrderView)),
     modifiers(&Security),
 )]
 struct ApiDoc;

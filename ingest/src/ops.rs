@@ -1,9 +1,10 @@
-//! Operations endpoints: liveness, readiness, Prometheus metrics, OpenAPI.
+//! Operations endpoints: liveness, readiness, Prometheus metrics, OpenAPI;
+//! and the problem+json answers for unknown routes and methods.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -29,4 +30,15 @@ pub async fn metrics() -> impl IntoResponse {
     let families = prometheus::gather();
     let body = prometheus::TextEncoder::new().encode_to_string(&families).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+/// Fallback for paths no route matches: a 404 problem like every other error.
+pub(crate) async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("route {}", uri.path()))
+}
+
+/// Fallback for a known path with a method it does not serve: a 405 problem
+/// (axum adds the `Allow` header listing the methods that are served).
+pub(crate) async fn no_method(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use agusto_store::{Channel, Role, TokenRecord};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -12,22 +12,26 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Principal, new_id, new_secret, new_webhook_secret, token_hash};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiJson, text, valid};
+use crate::extract::{ApiJson, ApiPath, text, valid};
 
 /// Body of `POST /channels`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannelBody {
     /// Display name (1–200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// http(s) URL that receives webhooks.
+    /// http(s) URL with a host (at most 2048 bytes) that receives webhooks.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub webhook_url: Option<String>,
     /// CIDRs (or single addresses) allowed to use the channel's token; empty = anywhere.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub allowed_ips: Option<Vec<String>>,
     /// Requests per second (1–1,000,000); default from the server config.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_per_second: Option<i64>,
 }
 
@@ -35,18 +39,21 @@ pub struct NewChannelBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelPatchBody {
-    /// Display name.
+    /// Display name (1–200 characters).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    /// http(s) URL; null removes it.
+    /// http(s) URL with a host (at most 2048 bytes); null removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub webhook_url: Option<Option<String>>,
     /// Replaces the allow-list.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub allowed_ips: Option<Vec<String>>,
-    /// Requests per second.
+    /// Requests per second (1–1,000,000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_per_second: Option<i64>,
 }
 
@@ -195,7 +202,7 @@ pub async fn create_channel(
 pub async fn update_channel(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ChannelPatchBody>,
 ) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
@@ -228,13 +235,24 @@ pub async fn update_channel(
     Ok(Json((&channel).into()))
 }
 
+/// The roles `POST /tokens` creates tokens for, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum TokenRoleName {
+    /// Warehouse staff.
+    Staff,
+}
+
 /// Body of `POST /tokens`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     /// Must be `staff`.
+    #[schema(value_type = TokenRoleName)]
     pub role: String,
     /// Label (1–200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -246,6 +264,7 @@ pub struct CreatedToken {
     /// The token.
     pub token: String,
     /// Role.
+    #[schema(value_type = TokenRoleName)]
     pub role: String,
     /// Label.
     pub name: String,
@@ -285,7 +304,7 @@ pub async fn create_token(
     params(("id" = String, Path, description = "Token id")),
     responses((status = 204, description = "Revoked"), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn revoke_token(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     who.require_admin()?;
     if state.store.revoke_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use agusto_store::{Product, SkuMapping};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use super::views::{PageOf, ProductView};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Params, code, text, valid};
+use crate::extract::{ApiJson, ApiPath, Params, code, text, valid};
 
 /// Longest product code / SKU.
 pub const CODE_MAX: usize = 64;
@@ -23,17 +23,19 @@ pub const CODE_MAX: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
     /// Display name (1–200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Orderable and visible to channels.
     pub active: bool,
     /// Barcode (up to 64 characters).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub barcode: Option<String>,
 }
 
 /// Creates or updates a product (staff).
 #[utoipa::path(put, path = "/api/v1/products/{product_code}", tag = "catalogue",
-    params(("product_code" = String, Path, description = "Warehouse product code")),
+    params(("product_code" = String, Path, min_length = 1, max_length = 64, description = "Warehouse product code")),
     request_body = ProductBody,
     responses((status = 200, description = "Updated", body = ProductView),
               (status = 201, description = "Created", body = ProductView), crate::openapi::Problems),
@@ -41,7 +43,7 @@ pub struct ProductBody {
 pub async fn put_product(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(product_code): Path<String>,
+    ApiPath(product_code): ApiPath<String>,
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductView>)> {
     who.require_staff()?;
@@ -67,7 +69,7 @@ pub async fn put_product(
 /// Lists products by product code. Channels see active products under their
 /// SKUs; staff see active ones, or inactive ones with `active=false`.
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalogue",
-    params(("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
            ("active" = Option<bool>, Query, description = "false (staff): inactive products")),
     responses((status = 200, description = "A page of products", body = PageOf<ProductView>), crate::openapi::Problems),
@@ -99,6 +101,7 @@ pub async fn list_products(
 #[serde(deny_unknown_fields)]
 pub struct SkuBody {
     /// The product the SKU means.
+    #[schema(min_length = 1, max_length = 64)]
     pub product_code: String,
 }
 
@@ -115,14 +118,15 @@ pub struct SkuMappingView {
 
 /// Maps a channel's SKU to a product (admin/staff).
 #[utoipa::path(put, path = "/api/v1/channels/{channel_id}/skus/{sku}", tag = "catalogue",
-    params(("channel_id" = String, Path, description = "Channel id"), ("sku" = String, Path, description = "Channel SKU")),
+    params(("channel_id" = String, Path, description = "Channel id"),
+           ("sku" = String, Path, min_length = 1, max_length = 64, description = "Channel SKU")),
     request_body = SkuBody,
     responses((status = 200, description = "Mapping stored", body = SkuMappingView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn put_sku(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path((channel_id, sku)): Path<(String, String)>,
+    ApiPath((channel_id, sku)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<SkuBody>,
 ) -> ApiResult<Json<SkuMappingView>> {
     who.require_staff()?;

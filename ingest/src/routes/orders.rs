@@ -5,25 +5,27 @@ use std::sync::Arc;
 
 use agusto_schemas::{NewOrder, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, stable_id};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::catalogue::CODE_MAX;
-use super::views::{OrderView, PageOf};
+use super::views::{OrderStatusName, OrderView, PageOf};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, FieldError, ShortageBody};
-use crate::extract::{ApiJson, Params, code, valid};
+use crate::extract::{ApiJson, ApiPath, Params, code, valid};
 
 /// One line of a new order.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewOrderLine {
     /// The channel's SKU.
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
     /// Units (> 0).
+    #[schema(minimum = 1)]
     pub quantity: i64,
 }
 
@@ -31,8 +33,10 @@ pub struct NewOrderLine {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewOrderBody {
     /// The channel's own order id (1–128 characters); orders are idempotent by it.
+    #[schema(min_length = 1, max_length = 128)]
     pub external_id: String,
     /// 1–500 lines with distinct SKUs.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<NewOrderLine>,
     /// Customer details, kept as given.
     #[serde(default)]
@@ -59,7 +63,8 @@ fn processing(id: String) -> Response {
 
 /// Places an order (channel): reserves every line or none.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = NewOrderBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays return the original order")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Replays return the original order")),
     responses((status = 201, description = "Reserved", body = OrderView),
               (status = 200, description = "Placed before with the same content", body = OrderView),
               (status = 202, description = "Outcome not known yet; poll the status", body = Processing),
@@ -168,7 +173,7 @@ async fn act(state: &AppState, id: String, channel: Option<&str>, action: OrderA
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Paid", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     if who.role == agusto_store::Role::Staff {
         return Err(ApiError::Forbidden("payment is marked by the channel".into()));
     }
@@ -180,7 +185,7 @@ pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, Path(id): 
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Cancelled", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     act(&state, id, who.channel(), OrderAction::Cancel).await
 }
 
@@ -189,7 +194,7 @@ pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, Path(id)
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Picking", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     who.require_staff()?;
     act(&state, id, None, OrderAction::Pick).await
 }
@@ -199,7 +204,7 @@ pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, Path(id): 
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Packed", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn pack(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn pack(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
     who.require_staff()?;
     act(&state, id, None, OrderAction::Pack).await
 }
@@ -209,9 +214,11 @@ pub async fn pack(State(state): State<Arc<AppState>>, who: Principal, Path(id): 
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     /// Carrier tracking number (1–100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub tracking_number: String,
     /// Carrier name (up to 100 characters).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub carrier: Option<String>,
 }
 
@@ -223,7 +230,7 @@ pub struct CompleteBody {
 pub async fn complete(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> ApiResult<Response> {
     who.require_staff()?;
@@ -249,7 +256,7 @@ async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<agust
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "The order", body = OrderView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn get_order(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<OrderView>> {
+pub async fn get_order(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<OrderView>> {
     Ok(Json(visible(&state, &who, &id).await?.into()))
 }
 
@@ -257,6 +264,7 @@ pub async fn get_order(State(state): State<Arc<AppState>>, who: Principal, Path(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
     /// Status entered.
+    #[schema(value_type = OrderStatusName)]
     pub status: String,
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
@@ -270,6 +278,7 @@ pub struct StatusView {
     /// The channel's order id.
     pub external_id: String,
     /// Current status.
+    #[schema(value_type = OrderStatusName)]
     pub status: String,
     /// Set on dispatch.
     pub tracking_number: Option<String>,
@@ -286,7 +295,7 @@ pub struct StatusView {
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Status", body = StatusView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn status(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<StatusView>> {
+pub async fn status(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<StatusView>> {
     let o = visible(&state, &who, &id).await?;
     Ok(Json(StatusView {
         id: o.id,
@@ -302,8 +311,8 @@ pub async fn status(State(state): State<Arc<AppState>>, who: Principal, Path(id)
 /// Orders, oldest first: all for staff (the pick list is
 /// `?status=pending_approval`), a channel's own for a channel.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
-    params(("status" = Option<String>, Query, description = "reserved, pending_approval, picking, packed, dispatched, cancelled or expired"),
-           ("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+    params(("status" = Option<OrderStatusName>, Query, description = "Only orders in this status"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "A page of orders", body = PageOf<OrderView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use agusto_schemas::{AdjustmentChange, ProductQty, StockLevel};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use super::views::{PageOf, StockView};
 use crate::AppState;
 use crate::auth::{Principal, new_id};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiJson, Params, code, text, valid};
+use crate::extract::{ApiJson, ApiPath, Params, code, text, valid};
 
 /// Most SKUs per stock-levels call.
 const MAX_SKUS: usize = 1000;
@@ -54,7 +54,7 @@ async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult
     params(("sku" = String, Path, description = "The caller's SKU (product code for staff)")),
     responses((status = 200, description = "Quantities", body = StockView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn inventory(State(state): State<Arc<AppState>>, who: Principal, Path(sku): Path<String>) -> ApiResult<Json<StockView>> {
+pub async fn inventory(State(state): State<Arc<AppState>>, who: Principal, ApiPath(sku): ApiPath<String>) -> ApiResult<Json<StockView>> {
     let code = resolve(&state, &who, &sku).await?.ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
     let mut v = views(&state, &who, &[code]).await?;
     let mut view = v.pop().ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
@@ -65,9 +65,9 @@ pub async fn inventory(State(state): State<Arc<AppState>>, who: Principal, Path(
 /// Quantities of up to 1000 SKUs (`sku=A&sku=B`; unknown SKUs are left out),
 /// or of every product changed since `updated_since` (paged).
 #[utoipa::path(get, path = "/api/v1/stock-levels", tag = "stock",
-    params(("sku" = Option<Vec<String>>, Query, description = "Repeat for several SKUs (max 1000)"),
-           ("updated_since" = Option<String>, Query, description = "RFC 3339; used when no sku is given"),
-           ("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+    params(("sku" = Option<Vec<String>>, Query, max_items = 1000, description = "Repeat for several SKUs (max 1000)"),
+           ("updated_since" = Option<String>, Query, format = DateTime, description = "RFC 3339; used when no sku is given"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "Quantities", body = PageOf<StockView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -114,8 +114,10 @@ pub async fn stock_levels(State(state): State<Arc<AppState>>, who: Principal, pa
 #[serde(deny_unknown_fields)]
 pub struct ReceiptLine {
     /// Product received.
+    #[schema(min_length = 1, max_length = 64)]
     pub product_code: String,
     /// Units (> 0).
+    #[schema(minimum = 1)]
     pub quantity: i64,
 }
 
@@ -124,8 +126,10 @@ pub struct ReceiptLine {
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBody {
     /// Delivery / purchase order reference (1–200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
     /// 1–1000 lines, one per product.
+    #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<ReceiptLine>,
 }
 
@@ -208,14 +212,17 @@ fn stock_error(e: agusto_workers::Error) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
     /// Product adjusted.
+    #[schema(min_length = 1, max_length = 64)]
     pub product_code: String,
     /// Units to add (negative: remove); not 0.
     #[serde(default)]
     pub delta: Option<i64>,
     /// Counted on-hand (≥ 0).
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub set_on_hand: Option<i64>,
     /// Why (1–500 characters), kept in the ledger.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -272,12 +279,30 @@ pub async fn adjustment(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// The kinds of ledger rows, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum MovementKindName {
+    /// Stock In.
+    Receipt,
+    /// Manual correction.
+    Adjustment,
+    /// Held for an order.
+    Reserve,
+    /// Hold released (cancelled or expired order).
+    Release,
+    /// Dispatched.
+    StockOut,
+}
+
 /// One ledger row.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MovementView {
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
     /// `receipt`, `adjustment`, `reserve`, `release` or `stock_out`.
+    #[schema(value_type = MovementKindName)]
     pub kind: String,
     /// Change of on-hand.
     pub delta_on_hand: i64,
@@ -292,14 +317,14 @@ pub struct MovementView {
 /// The movement ledger of a product, oldest first (staff).
 #[utoipa::path(get, path = "/api/v1/inventory/{sku}/movements", tag = "stock",
     params(("sku" = String, Path, description = "Product code"),
-           ("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "Ledger rows", body = PageOf<MovementView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn movements(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(sku): Path<String>,
+    ApiPath(sku): ApiPath<String>,
     params: Params,
 ) -> ApiResult<Json<PageOf<MovementView>>> {
     who.require_staff()?;

@@ -93,6 +93,7 @@ pub struct OrderView {
     /// Owning channel.
     pub channel_id: String,
     /// `reserved`, `pending_approval`, `picking`, `packed`, `dispatched`, `cancelled` or `expired`.
+    #[schema(value_type = OrderStatusName)]
     pub status: String,
     /// Lines.
     pub lines: Vec<OrderLineView>,
@@ -135,6 +136,27 @@ impl From<Order> for OrderView {
             shipping_address: o.shipping_address,
         }
     }
+}
+
+/// The statuses of an order (API.md lifecycle), for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum OrderStatusName {
+    /// Stock held, awaiting payment until `expires_at`.
+    Reserved,
+    /// Paid, awaiting picking.
+    PendingApproval,
+    /// Being picked.
+    Picking,
+    /// Packed, awaiting the carrier.
+    Packed,
+    /// Stock-out done.
+    Dispatched,
+    /// Cancelled; reservation released.
+    Cancelled,
+    /// Unpaid past `expires_at`; reservation released.
+    Expired,
 }
 
 /// A page of items.
