@@ -30,6 +30,14 @@ pub struct Config {
     pub webhook_backoff_base_ms: u64,
     /// Per-attempt webhook timeout.
     pub webhook_timeout_ms: u64,
+    /// Largest Retry-After (seconds) honoured on a 429/503 from a receiver.
+    pub webhook_max_retry_after_secs: u64,
+    /// Webhook attempts in flight at once.
+    pub webhook_concurrency: u32,
+    /// Webhook attempts in flight at once to one channel.
+    pub webhook_per_channel: u32,
+    /// Comma-separated CIDRs webhooks must never reach.
+    pub webhook_deny_cidrs: String,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Stock writer partitions.
@@ -56,6 +64,10 @@ impl Default for Config {
             webhook_max_retries: 3,
             webhook_backoff_base_ms: 2000,
             webhook_timeout_ms: 10_000,
+            webhook_max_retry_after_secs: 300,
+            webhook_concurrency: 64,
+            webhook_per_channel: 8,
+            webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
             max_body_bytes: 1_048_576,
             stock_partitions: 4,
             order_partitions: 4,
@@ -113,7 +125,31 @@ impl Config {
         if !matches!(self.log_format.as_str(), "auto" | "json" | "text") {
             bail!("log_format must be auto, json or text");
         }
+        self.deny_list()?;
         Ok(())
+    }
+
+    fn deny_list(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.webhook_deny_cidrs
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse().with_context(|| format!("webhook_deny_cidrs: {c} is not a CIDR")))
+            .collect()
+    }
+
+    /// Settings of the webhook worker.
+    pub fn webhooks(&self) -> anyhow::Result<agusto_workers::webhooks::Settings> {
+        Ok(agusto_workers::webhooks::Settings {
+            max_retries: self.webhook_max_retries,
+            backoff_base: Duration::from_millis(self.webhook_backoff_base_ms),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            max_retry_after: Duration::from_secs(self.webhook_max_retry_after_secs),
+            concurrency: self.webhook_concurrency.max(1) as usize,
+            per_channel: self.webhook_per_channel.max(1) as usize,
+            deny: agusto_workers::webhooks::DenyList(std::sync::Arc::new(self.deny_list()?)),
+            ..Default::default()
+        })
     }
 
     /// The SQLite file in the data directory.
@@ -131,14 +167,15 @@ impl Config {
     }
 
     /// Settings of the embedded runtime.
-    pub fn embedded(&self) -> agusto_workers::embedded::Settings {
-        agusto_workers::embedded::Settings {
+    pub fn embedded(&self) -> anyhow::Result<agusto_workers::embedded::Settings> {
+        Ok(agusto_workers::embedded::Settings {
             stock_partitions: self.stock_partitions,
             order_partitions: self.order_partitions,
             order_wait: Duration::from_millis(self.order_wait_ms),
             expiry_interval: Duration::from_millis(self.expiry_interval_ms),
+            webhooks: Some(self.webhooks()?),
             ..Default::default()
-        }
+        })
     }
 
     /// The configuration as TOML, with the admin token hidden.

@@ -61,7 +61,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         agusto_store::sqlite::SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?,
     );
     bootstrap_admin(store.as_ref(), &config.admin_token).await?;
-    let running = agusto_workers::embedded::start(store.clone(), &config.embedded()).await?;
+    let running = agusto_workers::embedded::start(store.clone(), &config.embedded()?).await?;
     let app = agusto_ingest::app(store.clone(), running.warehouse(), config.ingest());
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -12,8 +12,10 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 
-/// A JSON body: 413 beyond the configured limit, 400 when it is not JSON of
-/// the expected shape.
+/// A JSON object body: 413 beyond the configured limit, 400 when it is not a
+/// JSON object of the expected shape. (serde would also fill a struct from a
+/// JSON array, field by field in order; every body of the API is an object,
+/// so anything else is refused up front.)
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
@@ -27,8 +29,25 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
                 ApiError::Malformed(r.body_text())
             }
         })?;
+        if bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) != Some(&b'{') {
+            return Err(ApiError::Malformed("the body must be a JSON object".into()));
+        }
         serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::Malformed(e.to_string()))
     }
+}
+
+/// For `Vec` fields of structs (`#[serde(deserialize_with = "objects")]`):
+/// each element must be a JSON object, as for [`ApiJson`] at the top level.
+pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    Vec::<serde_json::Map<String, serde_json::Value>>::deserialize(d)?
+        .into_iter()
+        .map(|m| serde_json::from_value(serde_json::Value::Object(m)).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// Path parameters: like axum's `Path`, but a segment that cannot be decoded

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{access, catalogue, orders, stock, views};
+use crate::routes::{access, catalogue, orders, stock, views, webhooks};
 
 /// The error responses every `/api/v1` operation may give (problem+json).
 #[derive(IntoResponses)]
@@ -70,6 +70,7 @@ impl Modify for Security {
         orders::place, orders::list, orders::get_order, orders::status, orders::paid, orders::cancel,
         orders::pick, orders::pack, orders::complete,
         access::create_channel, access::update_channel, access::create_token, access::revoke_token,
+        webhooks::list, webhooks::retry, webhooks::channel,
     ),
     components(schemas(Problem, RetryAfter, views::ProductView, views::StockView, views::OrderView)),
     modifiers(&Security),

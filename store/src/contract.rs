@@ -9,17 +9,25 @@
 
 mod access;
 mod catalogue;
+mod deliveries;
 mod fixtures;
 mod orders;
+mod outbox;
 mod paging;
 mod stock;
 
 pub use access::tokens_and_channels;
 pub use catalogue::{catalogue_round_trip, sku_resolution};
+pub use deliveries::{
+    deliveries_list_filters_and_paging, delivery_updates_round_trip,
+    due_deliveries_respect_queue_heads, fan_out_is_idempotent,
+    next_delivery_due_is_earliest_pending,
+};
 pub use orders::{
     due_orders_and_lapsed_reservations, idempotency_key_lookup,
     open_order_quantities_follow_status, orders_round_trip_and_filters,
 };
+pub use outbox::outbox_positions_follow_writes;
 pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
 pub use stock::{applied_offsets, ledger_sums_match, stock_batch_is_atomic_and_replay_safe};
 
@@ -40,4 +48,10 @@ pub async fn run_all(store: &dyn Store) {
     due_orders_and_lapsed_reservations(store).await;
     open_order_quantities_follow_status(store).await;
     tokens_and_channels(store).await;
+    outbox_positions_follow_writes(store).await;
+    fan_out_is_idempotent(store).await;
+    due_deliveries_respect_queue_heads(store).await;
+    delivery_updates_round_trip(store).await;
+    deliveries_list_filters_and_paging(store).await;
+    next_delivery_due_is_earliest_pending(store).await;
 }

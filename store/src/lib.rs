@@ -157,4 +157,38 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<agusto_schemas::Event>>;
+    /// Events with their outbox position (strictly increasing, starting at 1),
+    /// those with `position > after`, oldest first.
+    async fn outbox_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, agusto_schemas::Event)>>;
+
+    // ---- webhook deliveries ----------------------------------------------
+
+    /// Inserts deliveries (ignoring ids that exist) and records `position` as
+    /// the fan-out position (read back with [`Store::fanout_position`]), in one
+    /// transaction.
+    async fn fan_out(&self, deliveries: &[Delivery], position: i64) -> Result<()>;
+    /// The outbox position up to which events were fanned out (0 at first).
+    async fn fanout_position(&self) -> Result<i64>;
+    /// Pending deliveries whose `next_attempt_at <= now` and that are the
+    /// oldest pending delivery (lowest `position`) of their
+    /// (channel_id, ordering_key); soonest due first.
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
+    /// The earliest `next_attempt_at` of any pending delivery.
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+    /// Replaces a delivery's status, tries, attempts, next_attempt_at and updated_at.
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<()>;
+    /// One delivery.
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>>;
+    /// Deliveries, newest position first, optionally filtered.
+    async fn list_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        channel_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Delivery>>;
 }

@@ -162,3 +162,82 @@ pub struct LedgerSum {
     /// Sum of `delta_reserved`.
     pub reserved: i64,
 }
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or for an earlier event of its key).
+    Pending,
+    /// A 2xx was received.
+    Delivered,
+    /// Dead-lettered: out of retries, or the endpoint answered 410 Gone.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => DeliveryStatus::Pending,
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When it started.
+    pub at: Timestamp,
+    /// HTTP status, when a response came back.
+    pub status_code: Option<u16>,
+    /// Transport error (timeout, refused, …), when none came back.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// One event on its way to one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Stable id, derived from (event id, channel id).
+    pub id: String,
+    /// The event (the webhook id).
+    pub event_id: String,
+    /// Receiving channel.
+    pub channel_id: String,
+    /// Event type (wire name).
+    pub event_type: String,
+    /// Deliveries of one (channel, key) go out one at a time in `position`
+    /// order: the product code for stock events, the order id for order events.
+    pub ordering_key: String,
+    /// The event's position in the outbox.
+    pub position: i64,
+    /// The exact webhook body (`{id, type, created_at, data}`), with the
+    /// channel's own SKU filled in.
+    pub payload: serde_json::Value,
+    /// Current state.
+    pub status: DeliveryStatus,
+    /// Attempts made in the current round (reset by a manual retry).
+    pub tries: u32,
+    /// Every attempt ever made, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Timestamp>,
+    /// Created (fan-out time).
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}

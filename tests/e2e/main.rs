@@ -6,4 +6,6 @@ mod catalogue;
 mod durability;
 mod errors;
 mod orders;
+mod receiver;
+mod webhooks;
 mod workflow;

@@ -33,6 +33,8 @@ pub struct Settings {
     /// How long after its deadline an orphaned hold (an order that was never
     /// written) is released by the stock writers' sweep.
     pub lapse_grace: Duration,
+    /// The webhook worker's settings; `None` runs no webhook worker.
+    pub webhooks: Option<crate::webhooks::Settings>,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             stock_wait: Duration::from_secs(30),
             expiry_interval: Duration::from_secs(1),
             lapse_grace: Duration::from_secs(60),
+            webhooks: Some(crate::webhooks::Settings::default()),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct Running {
     warehouse: Arc<Warehouse>,
     writers: Vec<JoinHandle<()>>,
     clock: JoinHandle<()>,
+    webhooks: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
@@ -91,8 +95,12 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         stopped,
     ));
     release_orphans(store.as_ref(), stock.as_ref()).await?;
+    let webhooks = settings
+        .webhooks
+        .clone()
+        .map(|w| tokio::spawn(crate::webhooks::run(store.clone(), w, stop.subscribe())));
     let warehouse = Arc::new(Warehouse::new(stock, orders, settings.order_wait, settings.stock_wait));
-    Ok(Running { warehouse, writers, clock, stop })
+    Ok(Running { warehouse, writers, clock, webhooks, stop })
 }
 
 /// Releases holds whose order was never written: a crash between a stock
@@ -143,6 +151,9 @@ impl Running {
         let _ = self.stop.send(true);
         let _ = self.clock.await;
         drop(self.warehouse);
+        if let Some(w) = self.webhooks {
+            let _ = w.await;
+        }
         let all = futures_util::future::join_all(self.writers);
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("writers did not stop within {grace:?}");

@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod order_writer;
 pub mod stock_writer;
 pub mod warehouse;
+pub mod webhooks;
 
 pub use warehouse::{Error, Warehouse};

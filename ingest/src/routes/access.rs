@@ -221,7 +221,8 @@ pub async fn update_channel(
         channel.name = n;
     }
     if let Some(u) = body.webhook_url {
-        channel.webhook_disabled &= u == channel.webhook_url;
+        // Setting the URL (even to the same value) re-enables a disabled endpoint.
+        channel.webhook_disabled = false;
         channel.webhook_url = u;
     }
     if let Some(ips) = ips {
@@ -304,7 +305,11 @@ pub async fn create_token(
     params(("id" = String, Path, description = "Token id")),
     responses((status = 204, description = "Revoked"), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn revoke_token(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     who.require_admin()?;
     if state.store.revoke_token(&id).await? {
         Ok(StatusCode::NO_CONTENT)

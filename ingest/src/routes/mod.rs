@@ -12,6 +12,7 @@ pub(crate) mod catalogue;
 pub(crate) mod orders;
 pub(crate) mod stock;
 pub(crate) mod views;
+pub(crate) mod webhooks;
 
 pub(crate) fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -32,7 +33,9 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/orders/{id}/pack", post(orders::pack))
         .route("/api/v1/orders/{id}/complete", post(orders::complete))
         .route("/api/v1/channels", post(access::create_channel))
-        .route("/api/v1/channels/{id}", patch(access::update_channel))
+        .route("/api/v1/channels/{id}", patch(access::update_channel).get(webhooks::channel))
+        .route("/api/v1/webhooks/deliveries", get(webhooks::list))
+        .route("/api/v1/webhooks/deliveries/{id}/retry", post(webhooks::retry))
         .route("/api/v1/tokens", post(access::create_token))
         .route("/api/v1/tokens/{id}", delete(access::revoke_token))
 }

@@ -36,6 +36,7 @@ pub struct NewOrderBody {
     #[schema(min_length = 1, max_length = 128)]
     pub external_id: String,
     /// 1–500 lines with distinct SKUs.
+    #[serde(deserialize_with = "crate::extract::objects")]
     #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<NewOrderLine>,
     /// Customer details, kept as given.
@@ -173,7 +174,11 @@ async fn act(state: &AppState, id: String, channel: Option<&str>, action: OrderA
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Paid", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub async fn paid(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     if who.role == agusto_store::Role::Staff {
         return Err(ApiError::Forbidden("payment is marked by the channel".into()));
     }
@@ -185,7 +190,11 @@ pub async fn paid(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Cancelled", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     act(&state, id, who.channel(), OrderAction::Cancel).await
 }
 
@@ -194,7 +203,11 @@ pub async fn cancel(State(state): State<Arc<AppState>>, who: Principal, ApiPath(
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Picking", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub async fn pick(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     who.require_staff()?;
     act(&state, id, None, OrderAction::Pick).await
 }
@@ -204,7 +217,11 @@ pub async fn pick(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Packed", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn pack(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Response> {
+pub async fn pack(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     who.require_staff()?;
     act(&state, id, None, OrderAction::Pack).await
 }
@@ -256,7 +273,11 @@ async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<agust
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "The order", body = OrderView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn get_order(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<OrderView>> {
+pub async fn get_order(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<OrderView>> {
     Ok(Json(visible(&state, &who, &id).await?.into()))
 }
 
@@ -295,7 +316,11 @@ pub struct StatusView {
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Status", body = StatusView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn status(State(state): State<Arc<AppState>>, who: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<StatusView>> {
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<StatusView>> {
     let o = visible(&state, &who, &id).await?;
     Ok(Json(StatusView {
         id: o.id,

@@ -54,7 +54,11 @@ async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult
     params(("sku" = String, Path, description = "The caller's SKU (product code for staff)")),
     responses((status = 200, description = "Quantities", body = StockView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn inventory(State(state): State<Arc<AppState>>, who: Principal, ApiPath(sku): ApiPath<String>) -> ApiResult<Json<StockView>> {
+pub async fn inventory(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    ApiPath(sku): ApiPath<String>,
+) -> ApiResult<Json<StockView>> {
     let code = resolve(&state, &who, &sku).await?.ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
     let mut v = views(&state, &who, &[code]).await?;
     let mut view = v.pop().ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
@@ -129,6 +133,7 @@ pub struct ReceiptBody {
     #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
     /// 1–1000 lines, one per product.
+    #[serde(deserialize_with = "crate::extract::objects")]
     #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<ReceiptLine>,
 }

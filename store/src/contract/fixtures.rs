@@ -8,7 +8,7 @@ use agusto_schemas::{
 };
 use chrono::{DateTime, Duration};
 
-use crate::{Page, Product, Result};
+use crate::{Delivery, DeliveryStatus, Page, Product, Result};
 
 /// `ms` milliseconds after `year`-01-01. Scenarios use distinct years so that
 /// they can share one store; millisecond precision suits every backend.
@@ -87,6 +87,38 @@ pub(super) fn event(id: &str, code: &str, t: Timestamp) -> Event {
         channel_id: None,
         product_code: Some(code.to_owned()),
         data: serde_json::json!({ "sku": code, "event": id, "nested": { "n": [1, 2.5, null] } }),
+    }
+}
+
+/// A fresh pending delivery of a `stock.changed` event, due at `next`.
+pub(super) fn delivery(
+    id: &str,
+    channel: &str,
+    key: &str,
+    position: i64,
+    next: Option<Timestamp>,
+    created_at: Timestamp,
+) -> Delivery {
+    let event_id = format!("evt_{id}");
+    Delivery {
+        id: id.to_owned(),
+        event_id: event_id.clone(),
+        channel_id: channel.to_owned(),
+        event_type: EventType::StockChanged.as_str().to_owned(),
+        ordering_key: key.to_owned(),
+        position,
+        payload: serde_json::json!({
+            "id": event_id,
+            "type": "stock.changed",
+            "created_at": created_at,
+            "data": { "sku": format!("sku-{key}"), "on_hand": 3, "n": [1, 2.5, null] },
+        }),
+        status: DeliveryStatus::Pending,
+        tries: 0,
+        attempts: vec![],
+        next_attempt_at: next,
+        created_at,
+        updated_at: created_at,
     }
 }
 

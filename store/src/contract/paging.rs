@@ -172,5 +172,9 @@ pub async fn invalid_cursor_is_an_error(store: &dyn Store) {
             invalid(store.events(c, 10).await.map(drop)),
             "events {bad:?}"
         );
+        assert!(
+            invalid(store.list_deliveries(None, None, c, 10).await.map(drop)),
+            "deliveries {bad:?}"
+        );
     }
 }

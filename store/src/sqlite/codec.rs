@@ -118,10 +118,15 @@ pub(crate) fn seq_cursor(tag: &str, cursor: &str) -> Result<i64> {
 
 /// A cursor holding a timestamp (microseconds) and a key: `<micros>|<key>`.
 pub(crate) fn time_key_cursor(tag: &str, cursor: &str) -> Result<(i64, String)> {
+    int_key_cursor(tag, cursor)
+}
+
+/// A cursor holding an integer and a key: `<integer>|<key>`.
+pub(crate) fn int_key_cursor(tag: &str, cursor: &str) -> Result<(i64, String)> {
     let payload = cursor_payload(tag, cursor)?;
-    let (at, key) = payload.split_once('|').ok_or(Error::InvalidCursor)?;
-    let at: i64 = at.parse().map_err(|_| Error::InvalidCursor)?;
-    Ok((at, key.to_owned()))
+    let (n, key) = payload.split_once('|').ok_or(Error::InvalidCursor)?;
+    let n: i64 = n.parse().map_err(|_| Error::InvalidCursor)?;
+    Ok((n, key.to_owned()))
 }
 
 /// Issues a `<micros>|<key>` cursor.

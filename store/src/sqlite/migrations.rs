@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -137,6 +137,33 @@ CREATE TABLE tokens (
     revoked_at   INTEGER
 );
 CREATE INDEX tokens_live_role ON tokens (role) WHERE revoked_at IS NULL;
+"#;
+
+/// Version 2: webhook deliveries, one row per (event, channel). The fan-out
+/// position lives in `applied_offsets` (see `deliveries::FANOUT_LOG`).
+/// `deliveries_due` serves the due queue and `next_delivery_due`,
+/// `deliveries_head` the head-of-queue check, the other three the listing.
+const V2: &str = r#"
+CREATE TABLE deliveries (
+    id              TEXT PRIMARY KEY,
+    event_id        TEXT NOT NULL,
+    channel_id      TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    ordering_key    TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    tries           INTEGER NOT NULL,
+    attempts        TEXT NOT NULL,
+    next_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at, position, id);
+CREATE INDEX deliveries_head ON deliveries (channel_id, ordering_key, status, position);
+CREATE INDEX deliveries_position ON deliveries (position, id);
+CREATE INDEX deliveries_status_position ON deliveries (status, position, id);
+CREATE INDEX deliveries_channel_position ON deliveries (channel_id, position, id);
 "#;
 
 /// The schema version of the database `conn` is open on.

@@ -10,6 +10,9 @@
 mod access;
 mod catalogue;
 mod codec;
+mod deliveries;
+#[cfg(test)]
+mod delivery_tests;
 mod migrations;
 mod orders;
 mod outbox;
@@ -41,7 +44,9 @@ const STATEMENT_CACHE: usize = 64;
 ///
 /// Timestamps are kept to the microsecond (finer parts are truncated).
 /// Ledger rows are identified by (product code, version), events by id: a
-/// batch applied twice leaves the same rows as once.
+/// batch applied twice leaves the same rows as once. An event's outbox
+/// position is its `seq`; the fan-out position is kept in `applied_offsets`
+/// under the reserved log name `agusto.events.fanout`, partition 0.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,

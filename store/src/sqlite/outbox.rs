@@ -74,6 +74,23 @@ pub(crate) fn events(conn: &Connection, after: Option<&str>, limit: usize) -> Re
     })
 }
 
+/// Events with their outbox position (`seq`) above `after`, oldest first.
+/// Writers commit one at a time, so positions become visible in order: no
+/// lower position can appear after a higher one was read.
+pub(crate) fn outbox_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(i64, Event)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT seq, id, event_type, created_at, channel_id, product_code, data
+         FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?
+    .query_and_then(params![after, limit], event)?
+    .collect()
+}
+
 /// Records a partition's applied offset.
 pub(crate) fn put_offset(conn: &Connection, applied: &AppliedOffset) -> Result<()> {
     conn.prepare_cached(

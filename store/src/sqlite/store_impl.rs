@@ -4,14 +4,14 @@
 use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
 use async_trait::async_trait;
 
-use super::{SqliteStore, access, catalogue, orders, outbox, stock};
+use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, stock};
 use crate::{
-    Channel, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping, StockBatch, Store,
-    TokenRecord,
+    Channel, Delivery, DeliveryStatus, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping,
+    StockBatch, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
-/// `update_channel` on an unknown channel is a `Conflict`.
+/// `update_channel` and `update_delivery` on an unknown id are a `Conflict`.
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
@@ -203,5 +203,54 @@ impl Store for SqliteStore {
         let cursor = cursor.map(str::to_owned);
         self.read(move |c| outbox::events(c, cursor.as_deref(), limit))
             .await
+    }
+
+    async fn outbox_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Event)>> {
+        self.read(move |c| outbox::outbox_after(c, after, limit))
+            .await
+    }
+
+    async fn fan_out(&self, deliveries: &[Delivery], position: i64) -> Result<()> {
+        let deliveries = deliveries.to_vec();
+        self.write(move |tx| deliveries::fan_out(tx, &deliveries, position))
+            .await
+    }
+
+    async fn fanout_position(&self) -> Result<i64> {
+        self.read(deliveries::fanout_position).await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>> {
+        self.read(move |c| deliveries::due(c, &now, limit)).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.read(deliveries::next_due).await
+    }
+
+    async fn update_delivery(&self, delivery: &Delivery) -> Result<()> {
+        let delivery = delivery.clone();
+        self.write(move |tx| deliveries::update(tx, &delivery))
+            .await
+    }
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>> {
+        let id = id.to_owned();
+        self.read(move |c| deliveries::get(c, &id)).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        status: Option<DeliveryStatus>,
+        channel_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Delivery>> {
+        let channel = channel_id.map(str::to_owned);
+        let cursor = cursor.map(str::to_owned);
+        self.read(move |c| {
+            deliveries::list(c, status, channel.as_deref(), cursor.as_deref(), limit)
+        })
+        .await
     }
 }

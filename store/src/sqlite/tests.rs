@@ -15,13 +15,13 @@ use crate::{
 };
 
 /// A fresh database path in its own directory, removed on drop.
-struct TempDb {
+pub(super) struct TempDb {
     root: PathBuf,
-    path: PathBuf,
+    pub(super) path: PathBuf,
 }
 
 impl TempDb {
-    fn new(name: &str) -> TempDb {
+    pub(super) fn new(name: &str) -> TempDb {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
@@ -34,11 +34,11 @@ impl TempDb {
         TempDb { root, path }
     }
 
-    fn open(&self) -> SqliteStore {
+    pub(super) fn open(&self) -> SqliteStore {
         SqliteStore::open(&self.path).expect("open store")
     }
 
-    fn raw(&self) -> rusqlite::Connection {
+    pub(super) fn raw(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.path).expect("open file")
     }
 }
@@ -72,6 +72,12 @@ contract_tests!(
     due_orders_and_lapsed_reservations,
     open_order_quantities_follow_status,
     tokens_and_channels,
+    outbox_positions_follow_writes,
+    fan_out_is_idempotent,
+    due_deliveries_respect_queue_heads,
+    delivery_updates_round_trip,
+    deliveries_list_filters_and_paging,
+    next_delivery_due_is_earliest_pending,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,79 @@
+//! Fan-out: turns outbox events into one delivery per subscribed channel,
+//! with the webhook body fixed at that moment (the channel's own SKU filled in).
+
+use agusto_schemas::{Event, EventType, stable_id};
+use agusto_store::{Channel, Delivery, DeliveryStatus, Store};
+use serde_json::json;
+
+use crate::webhooks::metrics::QUEUE_PUSHED;
+
+/// Most events fanned out per round.
+const ROUND: usize = 500;
+
+/// Fans out the events written since the last round; returns how many events it took.
+pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
+    let from = store.fanout_position().await?;
+    let events = store.outbox_after(from, ROUND).await?;
+    let Some(last) = events.last().map(|(p, _)| *p) else { return Ok(0) };
+    let channels: Vec<Channel> =
+        store.list_channels().await?.into_iter().filter(|c| c.webhook_url.is_some()).collect();
+    let now = agusto_schemas::now();
+    let mut deliveries = Vec::new();
+    for (position, event) in &events {
+        for channel in channels.iter().filter(|c| subscribed(c, event)) {
+            let payload = payload(store, channel, event).await?;
+            let key = event
+                .product_code
+                .clone()
+                .or_else(|| event.data["order_id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| event.id.clone());
+            deliveries.push(Delivery {
+                id: stable_id("dlv", &[&event.id, &channel.id]),
+                event_id: event.id.clone(),
+                channel_id: channel.id.clone(),
+                event_type: event.event_type.as_str().to_owned(),
+                ordering_key: key,
+                position: *position,
+                payload,
+                status: DeliveryStatus::Pending,
+                tries: 0,
+                attempts: Vec::new(),
+                next_attempt_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            });
+        }
+    }
+    store.fan_out(&deliveries, last).await?;
+    for d in &deliveries {
+        QUEUE_PUSHED.with_label_values(&[&d.channel_id]).inc();
+    }
+    Ok(events.len())
+}
+
+/// Order events go to their channel; stock events to every channel (each
+/// sees every product, under its own SKU).
+fn subscribed(channel: &Channel, event: &Event) -> bool {
+    match &event.channel_id {
+        Some(c) => *c == channel.id,
+        None => true,
+    }
+}
+
+async fn payload(store: &dyn Store, channel: &Channel, event: &Event) -> agusto_store::Result<serde_json::Value> {
+    let mut data = event.data.clone();
+    if event.event_type == EventType::StockChanged
+        && let Some(code) = &event.product_code
+    {
+        let sku = store.skus_for(&channel.id, std::slice::from_ref(code)).await?;
+        if let Some(s) = sku.into_iter().next() {
+            data["sku"] = json!(s);
+        }
+    }
+    Ok(json!({
+        "id": event.id,
+        "type": event.event_type.as_str(),
+        "created_at": event.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "data": data,
+    }))
+}

@@ -1,0 +1,114 @@
+//! The webhook worker: fans out outbox events to subscribed channels and
+//! delivers them, signed, with bounded jittered retries, per-(channel,
+//! product) ordering and dead letters. All state is in the store, so a
+//! restart resumes where it stopped (at-least-once, same ids).
+
+pub mod deliver;
+pub mod fanout;
+pub mod metrics;
+pub mod signing;
+pub mod target;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agusto_store::Store;
+use tokio::sync::{Semaphore, watch};
+
+pub use target::DenyList;
+
+/// Settings of the webhook worker.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Retries after the first attempt (then dead letter).
+    pub max_retries: u32,
+    /// First retry delay; ×4 per retry, with jitter.
+    pub backoff_base: Duration,
+    /// Per-attempt timeout.
+    pub timeout: Duration,
+    /// Largest `Retry-After` honoured on 429 / 503.
+    pub max_retry_after: Duration,
+    /// Attempts in flight at once, in all.
+    pub concurrency: usize,
+    /// Attempts in flight at once to one channel (a slow store cannot take all).
+    pub per_channel: usize,
+    /// Address ranges webhooks never go to.
+    pub deny: DenyList,
+    /// How often the worker looks for new events and due deliveries.
+    pub poll: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_retries: 3,
+            backoff_base: Duration::from_millis(2000),
+            timeout: Duration::from_millis(10_000),
+            max_retry_after: Duration::from_secs(300),
+            concurrency: 64,
+            per_channel: 8,
+            deny: DenyList::default(),
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Runs until `stop` turns true; attempts in flight then finish (each is
+/// bounded by the timeout).
+pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .dns_resolver(Arc::new(settings.deny.clone()))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("agusto-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook client could not be built; webhooks stay queued");
+            return;
+        }
+    };
+    let all = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut per_channel: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if let Err(e) = fanout::fan_out(store.as_ref()).await {
+            tracing::warn!(error = %e, "webhook fan-out failed; will retry");
+        }
+        match store.due_deliveries(agusto_schemas::now(), settings.concurrency * 2).await {
+            Err(e) => tracing::warn!(error = %e, "reading due webhook deliveries failed"),
+            Ok(due) => {
+                for d in due {
+                    if in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(&d.id) {
+                        continue;
+                    }
+                    let channel = per_channel
+                        .entry(d.channel_id.clone())
+                        .or_insert_with(|| Arc::new(Semaphore::new(settings.per_channel.max(1))))
+                        .clone();
+                    let (Ok(g), Ok(c)) = (all.clone().try_acquire_owned(), channel.try_acquire_owned()) else {
+                        continue;
+                    };
+                    in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(d.id.clone());
+                    let (client, settings, store, in_flight) = (client.clone(), settings.clone(), store.clone(), in_flight.clone());
+                    tasks.spawn(async move {
+                        let id = d.id.clone();
+                        if let Err(e) = deliver::attempt(&client, &settings, store.as_ref(), d).await {
+                            tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; it will be retried");
+                        }
+                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                        drop((g, c));
+                    });
+                }
+            }
+        }
+        while tasks.try_join_next().is_some() {}
+        tokio::select! {
+            _ = tokio::time::sleep(settings.poll) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}
