@@ -83,8 +83,11 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut table = toml::Table::try_from(Config::default()).context("default config")?;
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-            let from_file: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let from_file: toml::Table = text
+                .parse()
+                .with_context(|| format!("parsing {}", path.display()))?;
             for (k, v) in from_file {
                 if !table.contains_key(&k) {
                     bail!("{}: unknown setting `{k}`", path.display());
@@ -95,14 +98,20 @@ impl Config {
         let keys: Vec<String> = table.keys().cloned().collect();
         for key in keys {
             let var = format!("AGUSTO_{}", key.to_uppercase());
-            let Ok(raw) = std::env::var(&var) else { continue };
+            let Ok(raw) = std::env::var(&var) else {
+                continue;
+            };
             let value = match &table[&key] {
-                toml::Value::Integer(_) => {
-                    toml::Value::Integer(raw.trim().parse().with_context(|| format!("{var}={raw}: expected an integer"))?)
-                }
-                toml::Value::Boolean(_) => {
-                    toml::Value::Boolean(raw.trim().parse().with_context(|| format!("{var}={raw}: expected true or false"))?)
-                }
+                toml::Value::Integer(_) => toml::Value::Integer(
+                    raw.trim()
+                        .parse()
+                        .with_context(|| format!("{var}={raw}: expected an integer"))?,
+                ),
+                toml::Value::Boolean(_) => toml::Value::Boolean(
+                    raw.trim()
+                        .parse()
+                        .with_context(|| format!("{var}={raw}: expected true or false"))?,
+                ),
                 _ => toml::Value::String(raw),
             };
             table.insert(key, value);
@@ -134,7 +143,10 @@ impl Config {
             .split(',')
             .map(str::trim)
             .filter(|c| !c.is_empty())
-            .map(|c| c.parse().with_context(|| format!("webhook_deny_cidrs: {c} is not a CIDR")))
+            .map(|c| {
+                c.parse()
+                    .with_context(|| format!("webhook_deny_cidrs: {c} is not a CIDR"))
+            })
             .collect()
     }
 

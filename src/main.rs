@@ -74,7 +74,9 @@ enum LedgerCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Serve { common, listen } => {
             let mut config = common.load()?;
@@ -88,7 +90,9 @@ fn main() -> anyhow::Result<()> {
             print!("{}", common.load()?.redacted_toml()?);
             Ok(())
         }
-        Command::Ledger { command: LedgerCommand::Verify { common } } => {
+        Command::Ledger {
+            command: LedgerCommand::Verify { common },
+        } => {
             let config = common.load()?;
             let code = runtime.block_on(verify(&config))?;
             std::process::exit(code);
@@ -101,19 +105,32 @@ async fn verify(config: &Config) -> anyhow::Result<i32> {
     if !path.exists() {
         anyhow::bail!("no database at {}", path.display());
     }
-    let store = Arc::new(agusto_store::sqlite::SqliteStore::open(&path).context("opening the store")?);
+    let store =
+        Arc::new(agusto_store::sqlite::SqliteStore::open(&path).context("opening the store")?);
     let report = agusto_workers::ledger::verify(store.as_ref()).await?;
     for d in &report.differences {
         println!(
             "MISMATCH {}: stored on_hand={} reserved={}; ledger on_hand={} reserved={}; open orders reserve {}",
-            d.product_code, d.stored_on_hand, d.stored_reserved, d.ledger_on_hand, d.ledger_reserved, d.open_orders_reserved
+            d.product_code,
+            d.stored_on_hand,
+            d.stored_reserved,
+            d.ledger_on_hand,
+            d.ledger_reserved,
+            d.open_orders_reserved
         );
     }
     if report.differences.is_empty() {
-        println!("ledger ok: {} products, stored quantities match the ledger and the open orders", report.products);
+        println!(
+            "ledger ok: {} products, stored quantities match the ledger and the open orders",
+            report.products
+        );
         Ok(0)
     } else {
-        println!("ledger MISMATCH: {} of {} products differ", report.differences.len(), report.products);
+        println!(
+            "ledger MISMATCH: {} of {} products differ",
+            report.differences.len(),
+            report.products
+        );
         Ok(1)
     }
 }

@@ -12,13 +12,16 @@ use crate::config::Config;
 
 /// Logs to stderr: JSON unless on a terminal (or as configured); level from `RUST_LOG` (default info).
 pub fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let json = match format {
         "json" => true,
         "text" => false,
         _ => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -30,7 +33,11 @@ pub fn init_logging(format: &str) {
 /// on first start a generated one, printed once.
 async fn bootstrap_admin(store: &dyn Store, configured: &str) -> anyhow::Result<()> {
     let token = if !configured.is_empty() {
-        if store.token_by_hash(&agusto_ingest::token_hash(configured)).await?.is_some() {
+        if store
+            .token_by_hash(&agusto_ingest::token_hash(configured))
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         configured.to_owned()
@@ -58,7 +65,8 @@ async fn bootstrap_admin(store: &dyn Store, configured: &str) -> anyhow::Result<
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let path = config.database();
     let store: Arc<dyn Store> = Arc::new(
-        agusto_store::sqlite::SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?,
+        agusto_store::sqlite::SqliteStore::open(&path)
+            .with_context(|| format!("opening {}", path.display()))?,
     );
     bootstrap_admin(store.as_ref(), &config.admin_token).await?;
     let running = agusto_workers::embedded::start(store.clone(), &config.embedded()?).await?;
@@ -72,14 +80,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.metrics_listen))?;
         tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
-        let router = axum::Router::new().route("/metrics", axum::routing::get(agusto_ingest::metrics_handler));
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(agusto_ingest::metrics_handler),
+        );
         tokio::spawn(async move { axum::serve(metrics, router).await });
     }
-    println!("agusto listening on http://{addr} (data in {})", config.data_dir.display());
+    println!(
+        "agusto listening on http://{addr} (data in {})",
+        config.data_dir.display()
+    );
     tracing::info!(%addr, data = %path.display(), "agusto serve started");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("draining writers");
     running.shutdown(Duration::from_secs(10)).await;
     tracing::info!("stopped");

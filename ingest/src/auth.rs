@@ -51,7 +51,9 @@ impl Principal {
 
     /// The channel whose view (SKUs, own orders) applies; `None` for staff and admin.
     pub fn channel(&self) -> Option<&str> {
-        self.channel_id.as_deref().filter(|_| self.role == Role::Channel)
+        self.channel_id
+            .as_deref()
+            .filter(|_| self.role == Role::Channel)
     }
 }
 
@@ -67,7 +69,10 @@ pub fn new_secret(prefix: &str) -> String {
 pub fn new_webhook_secret() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the OS random source works");
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 /// A new short random id with a prefix (`ch_…`, `tok_…`, `rcpt_…`).
@@ -91,30 +96,58 @@ fn presented_token(parts: &Parts) -> Option<&str> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
         let (scheme, token) = v.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|t| !t.is_empty());
     }
-    parts.headers.get("x-api-key")?.to_str().ok().map(str::trim).filter(|t| !t.is_empty())
+    parts
+        .headers
+        .get("x-api-key")?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         let token = presented_token(parts).ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);
-        let record = state.store.token_by_hash(&hash).await?.ok_or(ApiError::Unauthorized)?;
+        let record = state
+            .store
+            .token_by_hash(&hash)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         if !constant_time_eq(&record.token_hash, &hash) {
             return Err(ApiError::Unauthorized);
         }
         if record.role == Role::Channel {
             let channel_id = record.channel_id.as_deref().ok_or(ApiError::Unauthorized)?;
-            let channel = state.store.get_channel(channel_id).await?.ok_or(ApiError::Unauthorized)?;
-            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+            let channel = state
+                .store
+                .get_channel(channel_id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
             check_ip(&channel, peer)?;
-            let rate = channel.rate_limit_per_second.unwrap_or(state.settings.default_rate_limit_per_second);
+            let rate = channel
+                .rate_limit_per_second
+                .unwrap_or(state.settings.default_rate_limit_per_second);
             state.limiter.check(&channel.id, rate)?;
         }
-        Ok(Principal { role: record.role, channel_id: record.channel_id })
+        Ok(Principal {
+            role: record.role,
+            channel_id: record.channel_id,
+        })
     }
 }
 
@@ -134,7 +167,11 @@ fn check_ip(channel: &Channel, peer: Option<IpAddr>) -> Result<(), ApiError> {
         .iter()
         .filter_map(|c| c.parse::<ipnet::IpNet>().ok())
         .any(|net| net.contains(&ip));
-    if allowed { Ok(()) } else { Err(ApiError::IpNotAllowed(ip.to_string())) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::IpNotAllowed(ip.to_string()))
+    }
 }
 
 /// Token buckets per channel: `rate` requests per second, bursts up to `rate`.

@@ -19,7 +19,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -98,20 +101,60 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
-            Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_request", "Malformed request"),
+            Malformed(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                "Malformed request",
+            ),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            IpNotAllowed(_) => (StatusCode::FORBIDDEN, "ip_not_allowed", "IP address not allowed"),
+            IpNotAllowed(_) => (
+                StatusCode::FORBIDDEN,
+                "ip_not_allowed",
+                "IP address not allowed",
+            ),
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
-            MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
-            InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition", "Invalid order transition"),
+            MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
+            InvalidTransition { .. } => (
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                "Invalid order transition",
+            ),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large"),
-            InsufficientStock(_) => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_stock", "Insufficient stock"),
-            UnknownSku(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku", "Unknown SKU"),
-            Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed"),
-            RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Rate limited"),
-            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            ),
+            InsufficientStock(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "insufficient_stock",
+                "Insufficient stock",
+            ),
+            UnknownSku(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_sku",
+                "Unknown SKU",
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Validation failed",
+            ),
+            RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Rate limited",
+            ),
+            Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
         }
     }
 }
@@ -119,7 +162,9 @@ impl ApiError {
 impl From<agusto_store::Error> for ApiError {
     fn from(e: agusto_store::Error) -> Self {
         match e {
-            agusto_store::Error::InvalidCursor => ApiError::invalid("cursor", "not a cursor this server issued"),
+            agusto_store::Error::InvalidCursor => {
+                ApiError::invalid("cursor", "not a cursor this server issued")
+            }
             agusto_store::Error::Conflict(why) => ApiError::Conflict(why),
             other => ApiError::Unavailable(other.to_string()),
         }
@@ -150,7 +195,10 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         let retry_after = match &self {
             ApiError::RateLimited(s) => Some(*s),
             ApiError::Unavailable(_) => Some(1),

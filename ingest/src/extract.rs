@@ -29,11 +29,20 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
                 ApiError::Malformed(r.body_text())
             }
         })?;
-        if bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) != Some(&b'{') {
+        if !starts_as_object(&bytes) {
             return Err(ApiError::Malformed("the body must be a JSON object".into()));
         }
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| ApiError::Malformed(e.to_string()))
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::Malformed(e.to_string()))
     }
+}
+
+/// True when the first non-whitespace byte opens a JSON object.
+fn starts_as_object(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
 }
 
 /// For `Vec` fields of structs (`#[serde(deserialize_with = "objects")]`):
@@ -46,7 +55,9 @@ where
     use serde::Deserialize;
     Vec::<serde_json::Map<String, serde_json::Value>>::deserialize(d)?
         .into_iter()
-        .map(|m| serde_json::from_value(serde_json::Value::Object(m)).map_err(serde::de::Error::custom))
+        .map(|m| {
+            serde_json::from_value(serde_json::Value::Object(m)).map_err(serde::de::Error::custom)
+        })
         .collect()
 }
 
@@ -73,7 +84,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q).map(Params).map_err(|e| ApiError::Malformed(format!("query: {e}")))
+        serde_urlencoded::from_str(q)
+            .map(Params)
+            .map_err(|e| ApiError::Malformed(format!("query: {e}")))
     }
 }
 
@@ -83,12 +96,19 @@ pub const MAX_LIMIT: usize = 1000;
 impl Params {
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// `limit` in 1..=1000, `default` when absent.
@@ -96,11 +116,16 @@ impl Params {
         match self.get("limit") {
             None => Ok(default),
             Some(v) => {
-                let n: i64 = v.parse().map_err(|_| ApiError::Malformed("limit must be an integer".into()))?;
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| ApiError::Malformed("limit must be an integer".into()))?;
                 if (1..=MAX_LIMIT as i64).contains(&n) {
                     Ok(n as usize)
                 } else {
-                    Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")))
+                    Err(ApiError::invalid(
+                        "limit",
+                        format!("must be between 1 and {MAX_LIMIT}"),
+                    ))
                 }
             }
         }
@@ -137,9 +162,15 @@ pub fn text(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error:
     if value.trim().is_empty() {
         errors.push(crate::error::FieldError::new(field, "must not be empty"));
     } else if value.chars().count() > max {
-        errors.push(crate::error::FieldError::new(field, format!("must be at most {max} characters")));
+        errors.push(crate::error::FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     } else if value.chars().any(char::is_control) {
-        errors.push(crate::error::FieldError::new(field, "must not contain control characters"));
+        errors.push(crate::error::FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
 }
 
@@ -147,13 +178,53 @@ pub fn text(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error:
 /// no whitespace or control characters.
 pub fn code(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error::FieldError>) {
     if value.is_empty() || value.chars().count() > max {
-        errors.push(crate::error::FieldError::new(field, format!("must be 1 to {max} characters")));
+        errors.push(crate::error::FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
     } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        errors.push(crate::error::FieldError::new(field, "must not contain whitespace or control characters"));
+        errors.push(crate::error::FieldError::new(
+            field,
+            "must not contain whitespace or control characters",
+        ));
     }
 }
 
 /// `Ok(())` when no field error was collected, else 422 with all of them.
 pub fn valid(errors: Vec<crate::error::FieldError>) -> ApiResult<()> {
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Line {
+        #[allow(dead_code)]
+        sku: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "objects")]
+        lines: Vec<Line>,
+    }
+
+    #[test]
+    fn bodies_and_their_lines_must_be_objects_not_arrays() {
+        assert!(starts_as_object(b" \r\n\t{\"a\": 1}"));
+        assert!(!starts_as_object(b"[\"staff\", \"ci\"]"));
+        assert!(!starts_as_object(b""));
+        let ok: Body = serde_json::from_str(r#"{"lines": [{"sku": "A"}]}"#).unwrap();
+        assert_eq!(ok.lines.len(), 1);
+        // serde alone would fill `Line` from `["A"]`.
+        assert!(serde_json::from_str::<Body>(r#"{"lines": [["A"]]}"#).is_err());
+    }
 }

@@ -58,7 +58,12 @@ pub struct AppState {
 /// The whole HTTP application: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
 pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings) -> Router {
     let limit = settings.max_body_bytes;
-    let state = Arc::new(AppState { store, warehouse, settings, limiter: auth::RateLimiter::default() });
+    let state = Arc::new(AppState {
+        store,
+        warehouse,
+        settings,
+        limiter: auth::RateLimiter::default(),
+    });
     routes::router()
         .merge(ops::router())
         .fallback(ops::no_route)

@@ -12,25 +12,53 @@ use crate::routes::{access, catalogue, orders, stock, views, webhooks};
 #[allow(dead_code)]
 pub enum Problems {
     /// Not JSON, wrong types.
-    #[response(status = 400, description = "malformed_request", content_type = "application/problem+json")]
+    #[response(
+        status = 400,
+        description = "malformed_request",
+        content_type = "application/problem+json"
+    )]
     Malformed(#[to_schema] Problem),
     /// Token missing or unknown.
-    #[response(status = 401, description = "unauthorized", content_type = "application/problem+json")]
+    #[response(
+        status = 401,
+        description = "unauthorized",
+        content_type = "application/problem+json"
+    )]
     Unauthorized(#[to_schema] Problem),
     /// Role may not call this, or IP outside the channel's allow-list.
-    #[response(status = 403, description = "forbidden / ip_not_allowed", content_type = "application/problem+json")]
+    #[response(
+        status = 403,
+        description = "forbidden / ip_not_allowed",
+        content_type = "application/problem+json"
+    )]
     Forbidden(#[to_schema] Problem),
     /// Unknown order, product, SKU, channel or token.
-    #[response(status = 404, description = "not_found", content_type = "application/problem+json")]
+    #[response(
+        status = 404,
+        description = "not_found",
+        content_type = "application/problem+json"
+    )]
     NotFound(#[to_schema] Problem),
     /// Order status does not allow this; duplicate with different content.
-    #[response(status = 409, description = "invalid_transition / conflict", content_type = "application/problem+json")]
+    #[response(
+        status = 409,
+        description = "invalid_transition / conflict",
+        content_type = "application/problem+json"
+    )]
     Conflict(#[to_schema] Problem),
     /// Body over the configured limit.
-    #[response(status = 413, description = "payload_too_large", content_type = "application/problem+json")]
+    #[response(
+        status = 413,
+        description = "payload_too_large",
+        content_type = "application/problem+json"
+    )]
     TooLarge(#[to_schema] Problem),
     /// insufficient_stock (with shortages), unknown_sku (with skus), validation_failed (with errors).
-    #[response(status = 422, description = "insufficient_stock / unknown_sku / validation_failed", content_type = "application/problem+json")]
+    #[response(
+        status = 422,
+        description = "insufficient_stock / unknown_sku / validation_failed",
+        content_type = "application/problem+json"
+    )]
     Unprocessable(#[to_schema] Problem),
     /// Over the channel's rate; see Retry-After.
     #[response(status = 429, description = "rate_limited", content_type = "application/problem+json",
@@ -57,7 +85,10 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
     }
 }
 

@@ -17,7 +17,10 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .route("/api/v1/openapi.json", get(|| async { Json(crate::openapi::document()) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
@@ -28,7 +31,9 @@ async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiEr
 /// The Prometheus text exposition of every registered metric.
 pub async fn metrics() -> impl IntoResponse {
     let families = prometheus::gather();
-    let body = prometheus::TextEncoder::new().encode_to_string(&families).unwrap_or_default();
+    let body = prometheus::TextEncoder::new()
+        .encode_to_string(&families)
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -24,7 +24,9 @@ static LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
         "agusto_http_request_duration_seconds",
         "HTTP request latency by method and route",
         &["method", "route"],
-        vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
+        vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0
+        ]
     )
     .expect("metric registers once")
 });
@@ -48,8 +50,12 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
-    REQUESTS.with_label_values(&[&method, &route, &status.to_string()]).inc();
-    LATENCY.with_label_values(&[&method, &route]).observe(elapsed.as_secs_f64());
+    REQUESTS
+        .with_label_values(&[&method, &route, &status.to_string()])
+        .inc();
+    LATENCY
+        .with_label_values(&[&method, &route])
+        .observe(elapsed.as_secs_f64());
     tracing::info!(request_id = %id, %method, %route, status, micros = elapsed.as_micros() as u64, "request");
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

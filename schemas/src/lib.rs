@@ -42,6 +42,13 @@ pub fn stable_id(prefix: &str, parts: &[&str]) -> String {
     out
 }
 
+/// The current time, truncated to the microsecond (what every store keeps),
+/// so a value reads back exactly as it was written.
+pub fn now() -> Timestamp {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,11 +60,4 @@ mod tests {
         assert!(stable_id("ord", &["x"]).starts_with("ord_"));
         assert_eq!(stable_id("ord", &["x"]).len(), 24);
     }
-}
-
-/// The current time, truncated to the microsecond (what every store keeps),
-/// so a value reads back exactly as it was written.
-pub fn now() -> Timestamp {
-    use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
 }

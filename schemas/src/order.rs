@@ -221,15 +221,15 @@ pub enum OrderCommand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrderReply {
     /// A new order, stock reserved.
-    Placed(Order),
+    Placed(Box<Order>),
     /// The same order was placed before (same external id or idempotency key, same lines).
-    Existing(Order),
+    Existing(Box<Order>),
     /// Same external id or idempotency key with different content.
     Conflict(String),
     /// Not enough stock; nothing stays reserved. Shortages carry product codes.
     Short(Vec<Shortage>),
     /// The transition was applied.
-    Updated(Order),
+    Updated(Box<Order>),
     /// No such order (or not the caller's).
     NotFound,
     /// The order's status does not allow the action.

@@ -23,8 +23,9 @@ mod tests {
         let p = partition_for("SKU-1", 8);
         assert!(p < 8);
         assert_eq!(p, partition_for("SKU-1", 8));
-        let spread: std::collections::HashSet<u32> =
-            (0..100).map(|i| partition_for(&format!("P{i}"), 4)).collect();
+        let spread: std::collections::HashSet<u32> = (0..100)
+            .map(|i| partition_for(&format!("P{i}"), 4))
+            .collect();
         assert_eq!(spread.len(), 4);
     }
 }

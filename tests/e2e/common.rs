@@ -68,19 +68,37 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut stdout = Vec::new();
         let base = loop {
-            let line = lines.next().expect("agusto printed its address").expect("stdout line");
+            let line = lines
+                .next()
+                .expect("agusto printed its address")
+                .expect("stdout line");
             if let Some(rest) = line.strip_prefix("agusto listening on ") {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
             stdout.push(line);
         };
         std::thread::spawn(move || for _ in lines {});
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Server { child, base, dir: dir.to_owned(), stdout, http }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Server {
+            child,
+            base,
+            dir: dir.to_owned(),
+            stdout,
+            http,
+        }
     }
 
     /// Sends a request with a token; returns status, headers and JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -114,7 +132,13 @@ impl Server {
 
     /// Creates an active product with `on_hand` units received.
     pub async fn product(&self, code: &str, on_hand: i64) {
-        let r = self.put(&format!("/api/v1/products/{code}"), ADMIN, json!({"name": format!("Product {code}"), "active": true})).await;
+        let r = self
+            .put(
+                &format!("/api/v1/products/{code}"),
+                ADMIN,
+                json!({"name": format!("Product {code}"), "active": true}),
+            )
+            .await;
         assert!(r.status.is_success(), "{r:?}");
         if on_hand > 0 {
             let r = self
@@ -132,20 +156,34 @@ impl Server {
         }
         let r = self.post("/api/v1/channels", ADMIN, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-        (r.body["id"].as_str().unwrap().to_owned(), r.body["api_token"].as_str().unwrap().to_owned())
+        (
+            r.body["id"].as_str().unwrap().to_owned(),
+            r.body["api_token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Places an order for `lines` of (sku, qty).
     pub async fn order(&self, token: &str, external_id: &str, lines: &[(&str, i64)]) -> Reply {
-        let lines: Vec<Value> = lines.iter().map(|(s, q)| json!({"sku": s, "quantity": q})).collect();
-        self.post("/api/v1/orders", token, json!({"external_id": external_id, "lines": lines})).await
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(s, q)| json!({"sku": s, "quantity": q}))
+            .collect();
+        self.post(
+            "/api/v1/orders",
+            token,
+            json!({"external_id": external_id, "lines": lines}),
+        )
+        .await
     }
 
     /// (on_hand, reserved) of a product as staff sees it.
     pub async fn levels(&self, code: &str) -> (i64, i64) {
         let r = self.get(&format!("/api/v1/inventory/{code}"), ADMIN).await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
-        (r.body["on_hand"].as_i64().unwrap(), r.body["reserved"].as_i64().unwrap())
+        (
+            r.body["on_hand"].as_i64().unwrap(),
+            r.body["reserved"].as_i64().unwrap(),
+        )
     }
 
     /// The server's process id.
@@ -162,7 +200,10 @@ impl Server {
 
     /// Sends SIGTERM and waits for the exit code.
     pub fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..200 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.code();
@@ -197,26 +238,47 @@ impl Reply {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Asserts a problem+json error with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{self:?}");
         assert_eq!(
-            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json"),
             "{self:?}"
         );
         assert_eq!(self.body["code"], code, "{self:?}");
         assert_eq!(self.body["status"], status, "{self:?}");
-        assert!(self.body["title"].is_string() && self.body["type"].is_string() && self.body["detail"].is_string());
+        assert!(
+            self.body["title"].is_string()
+                && self.body["type"].is_string()
+                && self.body["detail"].is_string()
+        );
     }
 }
 
 /// Runs `agusto ledger verify` on a data directory; returns (exit code, stdout).
 pub fn ledger_verify(dir: &Path) -> (i32, String) {
-    let out = binary().args(["ledger", "verify", "--data-dir"]).arg(dir).output().expect("agusto runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = binary()
+        .args(["ledger", "verify", "--data-dir"])
+        .arg(dir)
+        .output()
+        .expect("agusto runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }

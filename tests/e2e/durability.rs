@@ -61,7 +61,10 @@ async fn kill_9_under_load_loses_no_acknowledged_order_and_applies_none_twice() 
         while acked.lock().unwrap().len() < 300 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let _ = std::process::Command::new("kill").arg("-9").arg(s.pid().to_string()).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-9")
+            .arg(s.pid().to_string())
+            .status();
     };
     tokio::join!(join_all(workers), killer);
     let dir = s.kill9();
@@ -70,23 +73,37 @@ async fn kill_9_under_load_loses_no_acknowledged_order_and_applies_none_twice() 
 
     let s = Server::start_in(&dir, &[], true);
     let stored = all_orders(&s).await;
-    let by_id: HashMap<&str, &Value> = stored.iter().map(|o| (o["id"].as_str().unwrap(), o)).collect();
+    let by_id: HashMap<&str, &Value> = stored
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
     assert_eq!(by_id.len(), stored.len(), "an order appears twice");
     for (id, product, qty) in &acked {
-        let o = by_id.get(id.as_str()).unwrap_or_else(|| panic!("acknowledged order {id} lost"));
+        let o = by_id
+            .get(id.as_str())
+            .unwrap_or_else(|| panic!("acknowledged order {id} lost"));
         assert_eq!(o["status"], "reserved");
-        assert_eq!(o["lines"], json!([{"sku": product, "product_code": product, "quantity": qty}]));
+        assert_eq!(
+            o["lines"],
+            json!([{"sku": product, "product_code": product, "quantity": qty}])
+        );
     }
     let mut held: HashMap<String, i64> = HashMap::new();
     for o in &stored {
         for l in o["lines"].as_array().unwrap() {
-            *held.entry(l["product_code"].as_str().unwrap().to_owned()).or_default() += l["quantity"].as_i64().unwrap();
+            *held
+                .entry(l["product_code"].as_str().unwrap().to_owned())
+                .or_default() += l["quantity"].as_i64().unwrap();
         }
     }
     for p in &products {
         let (on_hand, reserved) = s.levels(p).await;
         assert_eq!(on_hand, 100_000);
-        assert_eq!(reserved, held.get(p).copied().unwrap_or(0), "reserved units of {p} differ from the stored orders");
+        assert_eq!(
+            reserved,
+            held.get(p).copied().unwrap_or(0),
+            "reserved units of {p} differ from the stored orders"
+        );
     }
     let (code, out) = ledger_verify(&dir);
     assert_eq!(code, 0, "{out}");
@@ -98,27 +115,46 @@ async fn sigterm_drains_in_flight_orders_and_exits_cleanly() {
     s.product("TERM-1", 1000).await;
     let (_, token) = s.channel("Term", json!({})).await;
     let sends = (0..40).map(|i| {
-        let body = json!({"external_id": format!("t-{i}"), "lines": [{"sku": "TERM-1", "quantity": 1}]});
-        s.raw(reqwest::Method::POST, "/api/v1/orders").bearer_auth(&token).json(&body).send()
+        let body =
+            json!({"external_id": format!("t-{i}"), "lines": [{"sku": "TERM-1", "quantity": 1}]});
+        s.raw(reqwest::Method::POST, "/api/v1/orders")
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
     });
     let pid = s.pid().to_string();
     let (replies, _) = tokio::join!(join_all(sends), async {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(&pid).status();
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(&pid)
+            .status();
     });
     let acked: Vec<String> = Vec::new();
     let mut acked = acked;
     for r in replies.into_iter().flatten() {
         if r.status() == 201 {
-            acked.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+            acked.push(
+                r.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
     }
     let dir = s.dir.clone();
-    assert_eq!(s.terminate(), Some(0), "agusto did not exit cleanly on SIGTERM");
+    assert_eq!(
+        s.terminate(),
+        Some(0),
+        "agusto did not exit cleanly on SIGTERM"
+    );
     let s = Server::start_in(&dir, &[], true);
     let stored = all_orders(&s).await;
     for id in &acked {
-        assert!(stored.iter().any(|o| o["id"] == id.as_str()), "acknowledged order {id} lost");
+        assert!(
+            stored.iter().any(|o| o["id"] == id.as_str()),
+            "acknowledged order {id} lost"
+        );
     }
     assert_eq!(s.levels("TERM-1").await, (1000, stored.len() as i64));
 }
@@ -135,7 +171,11 @@ async fn ledger_verify_passes_on_real_data_and_fails_on_altered_quantities() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("ledger ok"), "{out}");
     let db = rusqlite::Connection::open(dir.join("agusto.db")).unwrap();
-    db.execute("UPDATE stock_levels SET on_hand = on_hand + 1 WHERE product_code = 'TMP-1'", []).unwrap();
+    db.execute(
+        "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE product_code = 'TMP-1'",
+        [],
+    )
+    .unwrap();
     drop(db);
     let (code, out) = ledger_verify(&dir);
     assert_eq!(code, 1, "{out}");

@@ -14,56 +14,116 @@ async fn every_error_code_is_a_problem_document() {
     let (ch, token) = s.channel("Errors", json!({})).await;
 
     // 400 malformed_request: not JSON, and wrong types.
-    let r = s.raw(Method::POST, "/api/v1/orders").bearer_auth(&token).body("{not json").send().await.unwrap();
+    let r = s
+        .raw(Method::POST, "/api/v1/orders")
+        .bearer_auth(&token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = s.post("/api/v1/orders", &token, json!({"external_id": 5, "lines": "x"})).await;
+    let r = s
+        .post(
+            "/api/v1/orders",
+            &token,
+            json!({"external_id": 5, "lines": "x"}),
+        )
+        .await;
     r.assert_problem(400, "malformed_request");
-    s.get("/api/v1/orders?limit=abc", ADMIN).await.assert_problem(400, "malformed_request");
+    s.get("/api/v1/orders?limit=abc", ADMIN)
+        .await
+        .assert_problem(400, "malformed_request");
 
     // 401 unauthorized: missing and unknown token; X-API-Key works too.
-    s.call(Method::GET, "/api/v1/products", None, None).await.assert_problem(401, "unauthorized");
-    s.get("/api/v1/products", "nope").await.assert_problem(401, "unauthorized");
-    let k = s.raw(Method::GET, "/api/v1/products").header("X-API-Key", &token).send().await.unwrap();
+    s.call(Method::GET, "/api/v1/products", None, None)
+        .await
+        .assert_problem(401, "unauthorized");
+    s.get("/api/v1/products", "nope")
+        .await
+        .assert_problem(401, "unauthorized");
+    let k = s
+        .raw(Method::GET, "/api/v1/products")
+        .header("X-API-Key", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(k.status(), 200);
 
     // 403 forbidden: a channel calling a staff endpoint; staff placing an order.
-    let r = s.post("/api/v1/stock/receipts", &token, json!({"reference": "x", "lines": [{"product_code": "ERR-1", "quantity": 1}]})).await;
+    let r = s
+        .post(
+            "/api/v1/stock/receipts",
+            &token,
+            json!({"reference": "x", "lines": [{"product_code": "ERR-1", "quantity": 1}]}),
+        )
+        .await;
     r.assert_problem(403, "forbidden");
-    s.order(ADMIN, "x", &[("ERR-1", 1)]).await.assert_problem(403, "forbidden");
+    s.order(ADMIN, "x", &[("ERR-1", 1)])
+        .await
+        .assert_problem(403, "forbidden");
 
     // 403 ip_not_allowed: a channel that may only call from 10.0.0.0/8.
-    let (_, fenced) = s.channel("Fenced", json!({"allowed_ips": ["10.0.0.0/8"]})).await;
-    s.get("/api/v1/products", &fenced).await.assert_problem(403, "ip_not_allowed");
-    let (_, local) = s.channel("Local", json!({"allowed_ips": ["127.0.0.1"]})).await;
+    let (_, fenced) = s
+        .channel("Fenced", json!({"allowed_ips": ["10.0.0.0/8"]}))
+        .await;
+    s.get("/api/v1/products", &fenced)
+        .await
+        .assert_problem(403, "ip_not_allowed");
+    let (_, local) = s
+        .channel("Local", json!({"allowed_ips": ["127.0.0.1"]}))
+        .await;
     assert_eq!(s.get("/api/v1/products", &local).await.status, 200);
 
     // 404 not_found.
-    s.get("/api/v1/orders/ord_missing", &token).await.assert_problem(404, "not_found");
-    s.get("/api/v1/inventory/NO-SUCH-SKU", &token).await.assert_problem(404, "not_found");
+    s.get("/api/v1/orders/ord_missing", &token)
+        .await
+        .assert_problem(404, "not_found");
+    s.get("/api/v1/inventory/NO-SUCH-SKU", &token)
+        .await
+        .assert_problem(404, "not_found");
 
     // 409 invalid_transition and conflict.
     let o = s.order(&token, "e-1", &[("ERR-1", 1)]).await;
     let id = o.body["id"].as_str().unwrap();
-    s.post(&format!("/api/v1/orders/{id}/pick"), ADMIN, json!({})).await.assert_problem(409, "invalid_transition");
-    s.order(&token, "e-1", &[("ERR-1", 2)]).await.assert_problem(409, "conflict");
+    s.post(&format!("/api/v1/orders/{id}/pick"), ADMIN, json!({}))
+        .await
+        .assert_problem(409, "invalid_transition");
+    s.order(&token, "e-1", &[("ERR-1", 2)])
+        .await
+        .assert_problem(409, "conflict");
 
     // 413 payload_too_large.
     let big = json!({"external_id": "big", "lines": [{"sku": "ERR-1", "quantity": 1}], "customer": {"note": "x".repeat(8000)}});
-    s.post("/api/v1/orders", &token, big).await.assert_problem(413, "payload_too_large");
+    s.post("/api/v1/orders", &token, big)
+        .await
+        .assert_problem(413, "payload_too_large");
 
     // 422 insufficient_stock, unknown_sku, validation_failed.
     let r = s.order(&token, "e-2", &[("ERR-1", 5)]).await;
     r.assert_problem(422, "insufficient_stock");
-    assert_eq!(r.body["shortages"], json!([{"sku": "ERR-1", "requested": 5, "available": 1}]));
+    assert_eq!(
+        r.body["shortages"],
+        json!([{"sku": "ERR-1", "requested": 5, "available": 1}])
+    );
     let r = s.order(&token, "e-3", &[("ERR-1", 1), ("GHOST", 1)]).await;
     r.assert_problem(422, "unknown_sku");
     assert_eq!(r.body["skus"], json!(["GHOST"]));
     let r = s.order(&token, "e-4", &[("ERR-1", 0)]).await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "lines[0].quantity");
-    s.order(&token, "e-5", &[]).await.assert_problem(422, "validation_failed");
-    s.order(&token, "e-6", &[("ERR-1", 1), ("ERR-1", 1)]).await.assert_problem(422, "validation_failed");
-    let r = s.post("/api/v1/stock/adjustments", ADMIN, json!({"product_code": "ERR-1", "delta": -3, "reason": "broken"})).await;
+    s.order(&token, "e-5", &[])
+        .await
+        .assert_problem(422, "validation_failed");
+    s.order(&token, "e-6", &[("ERR-1", 1), ("ERR-1", 1)])
+        .await
+        .assert_problem(422, "validation_failed");
+    let r = s
+        .post(
+            "/api/v1/stock/adjustments",
+            ADMIN,
+            json!({"product_code": "ERR-1", "delta": -3, "reason": "broken"}),
+        )
+        .await;
     r.assert_problem(422, "validation_failed");
     // None of that changed anything.
     assert_eq!(s.levels("ERR-1").await, (2, 1));
@@ -91,14 +151,26 @@ async fn a_store_that_cannot_write_gives_503_with_retry_after() {
     // Another process holds the write lock longer than the store's busy timeout.
     let db = rusqlite::Connection::open(s.dir.join("agusto.db")).unwrap();
     db.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let r = s.post("/api/v1/stock/receipts", ADMIN, json!({"reference": "PO", "lines": [{"product_code": "LOCK-1", "quantity": 1}]})).await;
+    let r = s
+        .post(
+            "/api/v1/stock/receipts",
+            ADMIN,
+            json!({"reference": "PO", "lines": [{"product_code": "LOCK-1", "quantity": 1}]}),
+        )
+        .await;
     r.assert_problem(503, "unavailable");
     assert!(r.headers.get("retry-after").is_some());
     db.execute_batch("ROLLBACK").unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Once the lock is gone the same request succeeds, and the failed one left nothing behind.
     assert_eq!(s.levels("LOCK-1").await, (1, 0));
-    let r = s.post("/api/v1/stock/receipts", ADMIN, json!({"reference": "PO", "lines": [{"product_code": "LOCK-1", "quantity": 1}]})).await;
+    let r = s
+        .post(
+            "/api/v1/stock/receipts",
+            ADMIN,
+            json!({"reference": "PO", "lines": [{"product_code": "LOCK-1", "quantity": 1}]}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(s.levels("LOCK-1").await, (2, 0));
 }

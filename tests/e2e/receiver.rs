@@ -47,8 +47,13 @@ pub struct Receiver {
 impl Receiver {
     /// Starts answering `fallback` to everything.
     pub async fn start(fallback: u16) -> Receiver {
-        let shared = Arc::new(Mutex::new(Shared { fallback, ..Default::default() }));
-        let app = axum::Router::new().route("/hook", axum::routing::post(hook)).with_state(shared.clone());
+        let shared = Arc::new(Mutex::new(Shared {
+            fallback,
+            ..Default::default()
+        }));
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -78,22 +83,43 @@ impl Receiver {
     }
 
     /// Waits (at most `limit`) until `done` holds for what was received.
-    pub async fn wait_for(&self, limit: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn wait_for(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + limit;
         loop {
             let got = self.received();
             if done(&got) {
                 return got;
             }
-            assert!(Instant::now() < deadline, "receiver waited {limit:?}; got {} requests: {:#?}", got.len(), got.iter().map(|r| (&r.json["type"], &r.json["id"], r.answered)).collect::<Vec<_>>());
+            assert!(
+                Instant::now() < deadline,
+                "receiver waited {limit:?}; got {} requests: {:#?}",
+                got.len(),
+                got.iter()
+                    .map(|r| (&r.json["type"], &r.json["id"], r.answered))
+                    .collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
-async fn hook(State(shared): State<Arc<Mutex<Shared>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn hook(
+    State(shared): State<Arc<Mutex<Shared>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let mut s = shared.lock().unwrap();
     let status = match s.script.pop_front() {
         Some(st) => st,

@@ -9,7 +9,13 @@ use crate::common::{ADMIN, Server, ledger_verify};
 async fn seed_workflow_stock_in_order_paid_pick_pack_complete() {
     let s = Server::start("seed", &[]);
     s.product("KOPI-1", 0).await;
-    let r = s.post("/api/v1/stock/receipts", ADMIN, json!({"reference": "PO-77", "lines": [{"product_code": "KOPI-1", "quantity": 10}]})).await;
+    let r = s
+        .post(
+            "/api/v1/stock/receipts",
+            ADMIN,
+            json!({"reference": "PO-77", "lines": [{"product_code": "KOPI-1", "quantity": 10}]}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{r:?}");
     assert!(r.body["id"].as_str().unwrap().starts_with("rcpt_"));
     assert_eq!(r.body["lines"][0]["on_hand"], 10);
@@ -23,16 +29,45 @@ async fn seed_workflow_stock_in_order_paid_pick_pack_complete() {
     let id = r.body["id"].as_str().unwrap().to_owned();
     assert_eq!(s.levels("KOPI-1").await, (10, 3));
 
-    let r = s.call(reqwest::Method::PATCH, &format!("/api/v1/orders/{id}/paid"), Some(&token), None).await;
-    assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some("pending_approval")), "{r:?}");
+    let r = s
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/orders/{id}/paid"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["status"].as_str()),
+        (200, Some("pending_approval")),
+        "{r:?}"
+    );
     let picklist = s.get("/api/v1/orders?status=pending_approval", ADMIN).await;
-    assert!(picklist.body["items"].as_array().unwrap().iter().any(|o| o["id"] == id.as_str()));
+    assert!(
+        picklist.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == id.as_str())
+    );
 
     for (step, status) in [("pick", "picking"), ("pack", "packed")] {
-        let r = s.post(&format!("/api/v1/orders/{id}/{step}"), ADMIN, json!({})).await;
-        assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some(status)), "{r:?}");
+        let r = s
+            .post(&format!("/api/v1/orders/{id}/{step}"), ADMIN, json!({}))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["status"].as_str()),
+            (200, Some(status)),
+            "{r:?}"
+        );
     }
-    let r = s.post(&format!("/api/v1/orders/{id}/complete"), ADMIN, json!({"tracking_number": "JNE-555", "carrier": "JNE"})).await;
+    let r = s
+        .post(
+            &format!("/api/v1/orders/{id}/complete"),
+            ADMIN,
+            json!({"tracking_number": "JNE-555", "carrier": "JNE"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["status"], "dispatched");
     assert_eq!(r.body["tracking_number"], "JNE-555");
@@ -40,8 +75,22 @@ async fn seed_workflow_stock_in_order_paid_pick_pack_complete() {
 
     let st = s.get(&format!("/api/v1/orders/{id}/status"), &token).await;
     assert_eq!(st.status, 200);
-    let history: Vec<&str> = st.body["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
-    assert_eq!(history, ["reserved", "pending_approval", "picking", "packed", "dispatched"]);
+    let history: Vec<&str> = st.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "reserved",
+            "pending_approval",
+            "picking",
+            "packed",
+            "dispatched"
+        ]
+    );
     assert_eq!(st.body["carrier"], "JNE");
 
     let m = s.get("/api/v1/inventory/KOPI-1/movements", ADMIN).await;
@@ -50,16 +99,27 @@ async fn seed_workflow_stock_in_order_paid_pick_pack_complete() {
         .unwrap()
         .iter()
         .map(|x| {
-            (x["kind"].as_str().unwrap().to_owned(), x["delta_on_hand"].as_i64().unwrap(), x["delta_reserved"].as_i64().unwrap(), x["version"].as_i64().unwrap())
+            (
+                x["kind"].as_str().unwrap().to_owned(),
+                x["delta_on_hand"].as_i64().unwrap(),
+                x["delta_reserved"].as_i64().unwrap(),
+                x["version"].as_i64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(
         rows,
-        [("receipt".into(), 10, 0, 1), ("reserve".into(), 0, 3, 2), ("stock_out".into(), -3, -3, 3)]
+        [
+            ("receipt".into(), 10, 0, 1),
+            ("reserve".into(), 0, 3, 2),
+            ("stock_out".into(), -3, -3, 3)
+        ]
     );
     assert_eq!(m.body["items"][2]["reference"], "JNE-555");
 
-    let r = s.post(&format!("/api/v1/orders/{id}/cancel"), &token, json!({})).await;
+    let r = s
+        .post(&format!("/api/v1/orders/{id}/cancel"), &token, json!({}))
+        .await;
     r.assert_problem(409, "invalid_transition");
     let (code, out) = ledger_verify(&s.dir);
     assert_eq!(code, 0, "{out}");
@@ -77,7 +137,12 @@ async fn two_hundred_concurrent_orders_for_five_units_sell_exactly_five() {
     .await;
     let created = replies.iter().filter(|r| r.status == 201).count();
     let short: Vec<_> = replies.iter().filter(|r| r.status == 422).collect();
-    assert_eq!(created, 5, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        created,
+        5,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(short.len(), 195);
     for r in short {
         r.assert_problem(422, "insufficient_stock");
@@ -96,7 +161,11 @@ async fn an_order_with_one_short_line_reserves_nothing_across_partitions() {
     // Pick two products owned by different stock writers, so the saga runs.
     let codes: Vec<String> = (0..64).map(|i| format!("ML-{i}")).collect();
     let a = codes[0].clone();
-    let b = codes.iter().find(|c| agusto_schemas::partition_for(c, 4) != agusto_schemas::partition_for(&a, 4)).unwrap().clone();
+    let b = codes
+        .iter()
+        .find(|c| agusto_schemas::partition_for(c, 4) != agusto_schemas::partition_for(&a, 4))
+        .unwrap()
+        .clone();
     s.product(&a, 10).await;
     s.product(&b, 1).await;
     let (_, token) = s.channel("Multi", json!({})).await;
@@ -105,7 +174,13 @@ async fn an_order_with_one_short_line_reserves_nothing_across_partitions() {
     let shortages = r.body["shortages"].as_array().unwrap();
     assert_eq!(shortages.len(), 1);
     assert_eq!(shortages[0]["sku"], b.as_str());
-    assert_eq!((shortages[0]["requested"].as_i64(), shortages[0]["available"].as_i64()), (Some(5), Some(1)));
+    assert_eq!(
+        (
+            shortages[0]["requested"].as_i64(),
+            shortages[0]["available"].as_i64()
+        ),
+        (Some(5), Some(1))
+    );
     assert_eq!(s.levels(&a).await, (10, 0));
     assert_eq!(s.levels(&b).await, (1, 0));
     let list = s.get("/api/v1/orders", &token).await;

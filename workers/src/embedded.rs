@@ -10,10 +10,10 @@ use agusto_store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::expiry;
 use crate::order_writer::{ORDER_LOG, OrderWriter};
 use crate::stock_writer::{STOCK_LOG, StockWriter};
 use crate::warehouse::{OrderBus, StockBus, Warehouse};
-use crate::expiry;
 
 /// Settings of the embedded runtime.
 #[derive(Debug, Clone)]
@@ -71,15 +71,26 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     for p in 0..settings.order_partitions {
         order_first.push(store.applied_offset(ORDER_LOG, p).await?.unwrap_or(0) + 1);
     }
-    let (stock_bus, stock_readers) =
-        embedded::log::<StockCommand, StockReply>(settings.stock_partitions, settings.queue_capacity, &stock_first);
-    let (order_bus, order_readers) =
-        embedded::log::<OrderCommand, OrderReply>(settings.order_partitions, settings.queue_capacity, &order_first);
+    let (stock_bus, stock_readers) = embedded::log::<StockCommand, StockReply>(
+        settings.stock_partitions,
+        settings.queue_capacity,
+        &stock_first,
+    );
+    let (order_bus, order_readers) = embedded::log::<OrderCommand, OrderReply>(
+        settings.order_partitions,
+        settings.queue_capacity,
+        &order_first,
+    );
     let stock: StockBus = Arc::new(stock_bus);
     let orders: OrderBus = Arc::new(order_bus);
     let mut writers = Vec::new();
     for r in order_readers {
-        let w = OrderWriter::new(r.partition(), settings.order_partitions, store.clone(), stock.clone());
+        let w = OrderWriter::new(
+            r.partition(),
+            settings.order_partitions,
+            store.clone(),
+            stock.clone(),
+        );
         writers.push(tokio::spawn(w.run(r)));
     }
     for r in stock_readers {
@@ -99,8 +110,19 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         .webhooks
         .clone()
         .map(|w| tokio::spawn(crate::webhooks::run(store.clone(), w, stop.subscribe())));
-    let warehouse = Arc::new(Warehouse::new(stock, orders, settings.order_wait, settings.stock_wait));
-    Ok(Running { warehouse, writers, clock, webhooks, stop })
+    let warehouse = Arc::new(Warehouse::new(
+        stock,
+        orders,
+        settings.order_wait,
+        settings.stock_wait,
+    ));
+    Ok(Running {
+        warehouse,
+        writers,
+        clock,
+        webhooks,
+        stop,
+    })
 }
 
 /// Releases holds whose order was never written: a crash between a stock

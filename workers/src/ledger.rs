@@ -44,7 +44,11 @@ pub async fn verify(store: &dyn Store) -> agusto_store::Result<Report> {
         ledger.insert(s.product_code, (s.on_hand, s.reserved));
     }
     let open: BTreeMap<String, i64> = store.open_order_quantities().await?.into_iter().collect();
-    let codes: BTreeSet<&String> = stored.keys().chain(ledger.keys()).chain(open.keys()).collect();
+    let codes: BTreeSet<&String> = stored
+        .keys()
+        .chain(ledger.keys())
+        .chain(open.keys())
+        .collect();
     let mut differences = Vec::new();
     for code in &codes {
         let (s_on, s_res) = stored.get(*code).copied().unwrap_or_default();
@@ -61,5 +65,8 @@ pub async fn verify(store: &dyn Store) -> agusto_store::Result<Report> {
             });
         }
     }
-    Ok(Report { products: codes.len(), differences })
+    Ok(Report {
+        products: codes.len(),
+        differences,
+    })
 }

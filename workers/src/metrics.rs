@@ -2,9 +2,7 @@
 
 use std::sync::LazyLock;
 
-use prometheus::{
-    HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec,
-};
+use prometheus::{HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec};
 
 /// Commands applied, by log (`stock`, `orders`) and outcome.
 pub static COMMANDS_APPLIED: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -22,7 +20,9 @@ pub static BATCH_SIZE: LazyLock<HistogramVec> = LazyLock::new(|| {
         "agusto_batch_size",
         "Commands per writer batch (one store transaction)",
         &["log"],
-        vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]
+        vec![
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0
+        ]
     )
     .expect("metric registers once")
 });
@@ -43,7 +43,9 @@ pub static STORE_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
         "agusto_store_latency_seconds",
         "Latency of store writes by the partition writers",
         &["operation"],
-        vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0]
+        vec![
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0
+        ]
     )
     .expect("metric registers once")
 });

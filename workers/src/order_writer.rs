@@ -42,7 +42,11 @@ pub struct OrderWriter {
 /// What one command of a round needs.
 enum Job {
     Answer(OrderReply),
-    Place { new: NewOrder, at: Timestamp, wanted: Vec<ProductQty> },
+    Place {
+        new: Box<NewOrder>,
+        at: Timestamp,
+        wanted: Vec<ProductQty>,
+    },
     Move(Box<Transition>),
     Expire(Vec<Transition>),
 }
@@ -50,13 +54,20 @@ enum Job {
 impl OrderWriter {
     /// A writer for `partition` of `partitions`, asking the stock writers on `stock`.
     pub fn new(partition: u32, partitions: u32, store: Arc<dyn Store>, stock: StockBus) -> Self {
-        OrderWriter { partition, partitions, store, stock }
+        OrderWriter {
+            partition,
+            partitions,
+            store,
+            stock,
+        }
     }
 
     /// Applies batches until the log closes.
     pub async fn run(self, mut reader: PartitionReader<OrderCommand, OrderReply>) {
         while let Some(batch) = reader.next_batch(MAX_BATCH).await {
-            BATCH_SIZE.with_label_values(&["orders"]).observe(batch.len() as f64);
+            BATCH_SIZE
+                .with_label_values(&["orders"])
+                .observe(batch.len() as f64);
             let mut rest: VecDeque<OrderDelivery> = batch.into();
             while !rest.is_empty() {
                 let round = next_round(&mut rest);
@@ -85,16 +96,32 @@ impl OrderWriter {
                     for (p, lines) in self.split(wanted) {
                         let order_id = new.order_id.clone();
                         let expires_at = new.expires_at;
-                        requests.push((i, p, StockCommand::Reserve { order_id, lines, expires_at }));
+                        requests.push((
+                            i,
+                            p,
+                            StockCommand::Reserve {
+                                order_id,
+                                lines,
+                                expires_at,
+                            },
+                        ));
                     }
                 }
                 Job::Move(t) => requests.extend(self.stock_requests(i, t)),
-                Job::Expire(ts) => ts.iter().for_each(|t| requests.extend(self.stock_requests(i, t))),
+                Job::Expire(ts) => ts
+                    .iter()
+                    .for_each(|t| requests.extend(self.stock_requests(i, t))),
                 Job::Answer(_) => {}
             }
         }
-        let replies = join_all(requests.iter().map(|(_, p, c)| self.stock.request(*p, c.clone()))).await;
-        let mut per_job: Vec<Vec<(u32, &StockCommand, StockReply)>> = jobs.iter().map(|_| Vec::new()).collect();
+        let replies = join_all(
+            requests
+                .iter()
+                .map(|(_, p, c)| self.stock.request(*p, c.clone())),
+        )
+        .await;
+        let mut per_job: Vec<Vec<(u32, &StockCommand, StockReply)>> =
+            jobs.iter().map(|_| Vec::new()).collect();
         for ((i, p, c), r) in requests.iter().zip(replies) {
             let r = r.unwrap_or_else(|e| StockReply::Unavailable(e.to_string()));
             per_job[*i].push((*p, c, r));
@@ -109,7 +136,7 @@ impl OrderWriter {
                 Job::Place { new, at, .. } => {
                     let reply = settle_placement(&new, at, &stock, &mut compensate);
                     if let OrderReply::Placed(o) = &reply {
-                        batch.orders.push(o.clone());
+                        batch.orders.push((**o).clone());
                     }
                     reply
                 }
@@ -118,13 +145,15 @@ impl OrderWriter {
                     None => {
                         batch.orders.push(t.order.clone());
                         batch.events.extend(t.events);
-                        OrderReply::Updated(t.order)
+                        OrderReply::Updated(Box::new(t.order))
                     }
                 },
                 Job::Expire(ts) => {
                     let mut n = 0;
                     for t in ts {
-                        let mine = stock.iter().filter(|(_, c, _)| c.order_id() == Some(&t.order.id));
+                        let mine = stock
+                            .iter()
+                            .filter(|(_, c, _)| c.order_id() == Some(&t.order.id));
                         if mine.clone().all(|(_, _, r)| failure(r).is_none()) {
                             n += 1;
                             batch.orders.push(t.order);
@@ -135,7 +164,11 @@ impl OrderWriter {
                 }
             });
         }
-        batch.applied = Some(AppliedOffset { log: ORDER_LOG.into(), partition: self.partition, offset });
+        batch.applied = Some(AppliedOffset {
+            log: ORDER_LOG.into(),
+            partition: self.partition,
+            offset,
+        });
         let nothing_changed = batch.orders.is_empty() && batch.events.is_empty();
         if nothing_changed {
             // Only refusals, replays and empty sweeps: nothing to write.
@@ -145,7 +178,10 @@ impl OrderWriter {
                 if let OrderReply::Placed(o) = a {
                     compensate.extend(self.partitions_of(o).into_iter().map(|p| (p, o.id.clone())));
                 }
-                if matches!(a, OrderReply::Placed(_) | OrderReply::Updated(_) | OrderReply::Swept(_)) {
+                if matches!(
+                    a,
+                    OrderReply::Placed(_) | OrderReply::Updated(_) | OrderReply::Swept(_)
+                ) {
                     *a = OrderReply::Unavailable(e.to_string());
                 }
             }
@@ -163,23 +199,33 @@ impl OrderWriter {
             OrderCommand::Place(new) => {
                 let same_id = self.store.get_order(&new.order_id).await?;
                 let same_key = match (&same_id, &new.idempotency_key) {
-                    (None, Some(k)) => self.store.order_by_idempotency_key(&new.channel_id, k).await?,
+                    (None, Some(k)) => {
+                        self.store
+                            .order_by_idempotency_key(&new.channel_id, k)
+                            .await?
+                    }
                     _ => None,
                 };
                 match place(new, same_id.as_ref(), same_key.as_ref()) {
                     Placement::Answer(r) => Job::Answer(r),
-                    Placement::Reserve(wanted) => Job::Place { new: new.clone(), at, wanted },
-                }
-            }
-            OrderCommand::Transition { order_id, channel_id, action } => {
-                match self.store.get_order(order_id).await? {
-                    None => Job::Answer(OrderReply::NotFound),
-                    Some(o) => match transition(&o, channel_id.as_deref(), action, at) {
-                        Ok(t) => Job::Move(Box::new(t)),
-                        Err(r) => Job::Answer(r),
+                    Placement::Reserve(wanted) => Job::Place {
+                        new: Box::new(new.clone()),
+                        at,
+                        wanted,
                     },
                 }
             }
+            OrderCommand::Transition {
+                order_id,
+                channel_id,
+                action,
+            } => match self.store.get_order(order_id).await? {
+                None => Job::Answer(OrderReply::NotFound),
+                Some(o) => match transition(&o, channel_id.as_deref(), action, at) {
+                    Ok(t) => Job::Move(Box::new(t)),
+                    Err(r) => Job::Answer(r),
+                },
+            },
             OrderCommand::ExpireDue { now } => {
                 let due = self.store.due_orders(*now, EXPIRY_SWEEP_LIMIT).await?;
                 let mine = due
@@ -196,25 +242,40 @@ impl OrderWriter {
     fn split(&self, lines: &[ProductQty]) -> BTreeMap<u32, Vec<ProductQty>> {
         let mut by_partition: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
         for l in lines {
-            by_partition.entry(self.stock.partition_of(&l.product_code)).or_default().push(l.clone());
+            by_partition
+                .entry(self.stock.partition_of(&l.product_code))
+                .or_default()
+                .push(l.clone());
         }
         by_partition
     }
 
     fn partitions_of(&self, order: &Order) -> HashSet<u32> {
-        order.lines.iter().map(|l| self.stock.partition_of(&l.product_code)).collect()
+        order
+            .lines
+            .iter()
+            .map(|l| self.stock.partition_of(&l.product_code))
+            .collect()
     }
 
     fn stock_requests(&self, i: usize, t: &Transition) -> Vec<(usize, u32, StockCommand)> {
-        let Some(cmd) = &t.stock else { return Vec::new() };
-        self.partitions_of(&t.order).into_iter().map(|p| (i, p, cmd.clone())).collect()
+        let Some(cmd) = &t.stock else {
+            return Vec::new();
+        };
+        self.partitions_of(&t.order)
+            .into_iter()
+            .map(|p| (i, p, cmd.clone()))
+            .collect()
     }
 
     /// Gives back holds of orders that were not placed after all. A release
     /// that fails here is left to the stock writers' lapse sweep.
     async fn release(&self, holds: Vec<(u32, String)>) {
         let requests = holds.into_iter().map(|(p, order_id)| {
-            let cmd = StockCommand::Release { order_id, reason: ReleaseReason::Compensation };
+            let cmd = StockCommand::Release {
+                order_id,
+                reason: ReleaseReason::Compensation,
+            };
             self.stock.request(p, cmd)
         });
         for r in join_all(requests).await {
@@ -260,10 +321,13 @@ fn settle_placement(
     compensate: &mut Vec<(u32, String)>,
 ) -> OrderReply {
     if stock.iter().all(|(_, _, r)| *r == StockReply::Reserved) {
-        return OrderReply::Placed(placed(new, at));
+        return OrderReply::Placed(Box::new(placed(new, at)));
     }
     compensate.extend(
-        stock.iter().filter(|(_, _, r)| *r == StockReply::Reserved).map(|(p, _, _)| (*p, new.order_id.clone())),
+        stock
+            .iter()
+            .filter(|(_, _, r)| *r == StockReply::Reserved)
+            .map(|(p, _, _)| (*p, new.order_id.clone())),
     );
     if let Some(why) = stock.iter().find_map(|(_, _, r)| failure(r)) {
         return OrderReply::Unavailable(why);
@@ -290,20 +354,33 @@ fn failure(r: &StockReply) -> Option<String> {
 fn count(command: &OrderCommand, reply: &OrderReply) {
     let outcome = match reply {
         OrderReply::Unavailable(_) => "failed",
-        OrderReply::Placed(_) | OrderReply::Updated(_) | OrderReply::Swept(_) | OrderReply::Existing(_) => "applied",
+        OrderReply::Placed(_)
+        | OrderReply::Updated(_)
+        | OrderReply::Swept(_)
+        | OrderReply::Existing(_) => "applied",
         _ => "rejected",
     };
-    COMMANDS_APPLIED.with_label_values(&["orders", outcome]).inc();
+    COMMANDS_APPLIED
+        .with_label_values(&["orders", outcome])
+        .inc();
     let reservation = match (command, reply) {
         (OrderCommand::Place(_), OrderReply::Placed(_)) => Some("accepted"),
         (OrderCommand::Place(_), OrderReply::Short(_)) => Some("rejected"),
-        (OrderCommand::Transition { action: OrderAction::Cancel, .. }, OrderReply::Updated(_)) => Some("cancelled"),
+        (
+            OrderCommand::Transition {
+                action: OrderAction::Cancel,
+                ..
+            },
+            OrderReply::Updated(_),
+        ) => Some("cancelled"),
         _ => None,
     };
     if let Some(o) = reservation {
         RESERVATIONS.with_label_values(&[o]).inc();
     }
     if let OrderReply::Swept(n) = reply {
-        RESERVATIONS.with_label_values(&["expired"]).inc_by(*n as u64);
+        RESERVATIONS
+            .with_label_values(&["expired"])
+            .inc_by(*n as u64);
     }
 }

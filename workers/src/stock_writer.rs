@@ -41,7 +41,10 @@ impl StockWriter {
     /// Applies batches until the log closes.
     pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
         while let Some(mut batch) = reader.next_batch(MAX_BATCH).await {
-            let commands: Vec<_> = batch.iter().map(|d| (d.offset, d.command.clone(), d.at)).collect();
+            let commands: Vec<_> = batch
+                .iter()
+                .map(|d| (d.offset, d.command.clone(), d.at))
+                .collect();
             let replies = self.apply_batch(&commands).await;
             for (d, r) in batch.iter_mut().zip(replies) {
                 d.reply(r);
@@ -56,9 +59,16 @@ impl StockWriter {
     /// is skipped (its reply is the current levels); every other command is
     /// idempotent by itself. If the store fails, every reply is `Unavailable`,
     /// nothing is kept, and the cache is dropped so the next batch reloads.
-    pub async fn apply_batch(&mut self, commands: &[(u64, StockCommand, Timestamp)]) -> Vec<StockReply> {
-        BATCH_SIZE.with_label_values(&["stock"]).observe(commands.len() as f64);
-        let Some(offset) = commands.iter().map(|c| c.0).max() else { return Vec::new() };
+    pub async fn apply_batch(
+        &mut self,
+        commands: &[(u64, StockCommand, Timestamp)],
+    ) -> Vec<StockReply> {
+        BATCH_SIZE
+            .with_label_values(&["stock"])
+            .observe(commands.len() as f64);
+        let Some(offset) = commands.iter().map(|c| c.0).max() else {
+            return Vec::new();
+        };
         if let Err(e) = self.load(commands).await {
             self.state = StockState::default();
             self.applied = None;
@@ -69,13 +79,21 @@ impl StockWriter {
         let replies: Vec<StockReply> = commands
             .iter()
             .map(|(o, c, at)| match c {
-                StockCommand::Receipt { lines, .. } if *o <= applied => self.levels_of(lines.iter().map(|l| &l.product_code)),
-                StockCommand::Adjust { product_code, .. } if *o <= applied => self.levels_of([product_code]),
+                StockCommand::Receipt { lines, .. } if *o <= applied => {
+                    self.levels_of(lines.iter().map(|l| &l.product_code))
+                }
+                StockCommand::Adjust { product_code, .. } if *o <= applied => {
+                    self.levels_of([product_code])
+                }
                 _ => self.state.apply(c, *at, &mut fx),
             })
             .collect();
         let batch = StockBatch {
-            levels: fx.touched.iter().map(|c| self.state.levels[c].clone()).collect(),
+            levels: fx
+                .touched
+                .iter()
+                .map(|c| self.state.levels[c].clone())
+                .collect(),
             movements: fx.movements,
             reservations_put: fx.holds_put,
             reservations_delete: fx.holds_deleted,
@@ -93,7 +111,9 @@ impl StockWriter {
         }
         let started = Instant::now();
         let written = self.store.apply_stock_batch(&batch).await;
-        STORE_LATENCY.with_label_values(&["apply_stock_batch"]).observe(started.elapsed().as_secs_f64());
+        STORE_LATENCY
+            .with_label_values(&["apply_stock_batch"])
+            .observe(started.elapsed().as_secs_f64());
         if let Err(e) = written {
             tracing::error!(partition = self.partition, error = %e, "stock batch not written");
             self.state = StockState::default();
@@ -107,15 +127,25 @@ impl StockWriter {
                 StockReply::Unavailable(_) => "failed",
                 _ => "applied",
             };
-            COMMANDS_APPLIED.with_label_values(&["stock", outcome]).inc();
+            COMMANDS_APPLIED
+                .with_label_values(&["stock", outcome])
+                .inc();
         }
         replies
     }
 
     /// Loads the products and holds the commands name that are not cached yet.
-    async fn load(&mut self, commands: &[(u64, StockCommand, Timestamp)]) -> agusto_store::Result<()> {
+    async fn load(
+        &mut self,
+        commands: &[(u64, StockCommand, Timestamp)],
+    ) -> agusto_store::Result<()> {
         if self.applied.is_none() {
-            self.applied = Some(self.store.applied_offset(STOCK_LOG, self.partition).await?.unwrap_or(0));
+            self.applied = Some(
+                self.store
+                    .applied_offset(STOCK_LOG, self.partition)
+                    .await?
+                    .unwrap_or(0),
+            );
         }
         let mut products: Vec<String> = Vec::new();
         let mut orders: Vec<&str> = Vec::new();
@@ -127,7 +157,10 @@ impl StockWriter {
                 StockCommand::Adjust { product_code, .. } => products.push(product_code.clone()),
                 StockCommand::SweepLapsed { before } => {
                     let lapsed = self.store.lapsed_reservations(*before, 10_000).await?;
-                    let mine: Vec<_> = lapsed.into_iter().filter(|h| self.owns(&h.product_code)).collect();
+                    let mine: Vec<_> = lapsed
+                        .into_iter()
+                        .filter(|h| self.owns(&h.product_code))
+                        .collect();
                     for h in mine {
                         if !self.state.holds.contains_key(&h.order_id) {
                             let all = self.store.reservations_for_order(&h.order_id).await?;
@@ -159,7 +192,9 @@ impl StockWriter {
             self.state.levels.insert(level.product_code.clone(), level);
         }
         for code in products {
-            if !self.state.levels.contains_key(&code) && self.store.get_product(&code).await?.is_some() {
+            if !self.state.levels.contains_key(&code)
+                && self.store.get_product(&code).await?.is_some()
+            {
                 let empty = StockLevel::empty(&code, agusto_schemas::now());
                 self.state.levels.insert(code, empty);
             }
@@ -168,7 +203,12 @@ impl StockWriter {
     }
 
     fn levels_of<'a>(&self, codes: impl IntoIterator<Item = &'a String>) -> StockReply {
-        StockReply::Levels(codes.into_iter().filter_map(|c| self.state.levels.get(c).cloned()).collect())
+        StockReply::Levels(
+            codes
+                .into_iter()
+                .filter_map(|c| self.state.levels.get(c).cloned())
+                .collect(),
+        )
     }
 
     fn owns(&self, product_code: &str) -> bool {
@@ -176,7 +216,10 @@ impl StockWriter {
     }
 
     fn cache_holds(&mut self, order_id: &str, holds: Vec<agusto_schemas::Reservation>) {
-        let mine: Vec<_> = holds.into_iter().filter(|h| self.owns(&h.product_code)).collect();
+        let mine: Vec<_> = holds
+            .into_iter()
+            .filter(|h| self.owns(&h.product_code))
+            .collect();
         if !mine.is_empty() {
             self.state.holds.insert(order_id.to_owned(), mine);
         }
@@ -192,6 +235,10 @@ fn fx_is_empty(b: &StockBatch) -> bool {
 }
 
 fn unavailable(n: usize, why: &str) -> Vec<StockReply> {
-    COMMANDS_APPLIED.with_label_values(&["stock", "failed"]).inc_by(n as u64);
-    (0..n).map(|_| StockReply::Unavailable(why.to_owned())).collect()
+    COMMANDS_APPLIED
+        .with_label_values(&["stock", "failed"])
+        .inc_by(n as u64);
+    (0..n)
+        .map(|_| StockReply::Unavailable(why.to_owned()))
+        .collect()
 }

@@ -43,16 +43,34 @@ impl Warehouse {
     /// A warehouse over two logs. `order_wait` bounds waiting for an order
     /// outcome (then the caller answers 202); `stock_wait` bounds receipts
     /// and adjustments.
-    pub fn new(stock: StockBus, orders: OrderBus, order_wait: Duration, stock_wait: Duration) -> Self {
-        Warehouse { stock, orders, order_wait, stock_wait }
+    pub fn new(
+        stock: StockBus,
+        orders: OrderBus,
+        order_wait: Duration,
+        stock_wait: Duration,
+    ) -> Self {
+        Warehouse {
+            stock,
+            orders,
+            order_wait,
+            stock_wait,
+        }
     }
 
     /// Stock In. Lines name distinct, existing products. Each stock partition
     /// applies its lines atomically; the new levels come back in line order.
-    pub async fn receive(&self, receipt_id: &str, reference: &str, lines: &[ProductQty]) -> Result<Vec<StockLevel>, Error> {
+    pub async fn receive(
+        &self,
+        receipt_id: &str,
+        reference: &str,
+        lines: &[ProductQty],
+    ) -> Result<Vec<StockLevel>, Error> {
         let mut by_partition: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
         for l in lines {
-            by_partition.entry(self.stock.partition_of(&l.product_code)).or_default().push(l.clone());
+            by_partition
+                .entry(self.stock.partition_of(&l.product_code))
+                .or_default()
+                .push(l.clone());
         }
         let requests = by_partition.into_iter().map(|(p, lines)| {
             let cmd = StockCommand::Receipt {
@@ -71,15 +89,25 @@ impl Warehouse {
     }
 
     /// A manual correction of one product's on-hand.
-    pub async fn adjust(&self, adjustment_id: &str, product_code: &str, change: AdjustmentChange, reason: &str) -> Result<StockLevel, Error> {
+    pub async fn adjust(
+        &self,
+        adjustment_id: &str,
+        product_code: &str,
+        change: AdjustmentChange,
+        reason: &str,
+    ) -> Result<StockLevel, Error> {
         let cmd = StockCommand::Adjust {
             adjustment_id: adjustment_id.to_owned(),
             product_code: product_code.to_owned(),
             change,
             reason: reason.to_owned(),
         };
-        let mut levels = self.stock_request(self.stock.partition_of(product_code), cmd).await?;
-        levels.pop().ok_or_else(|| Error::Unavailable("adjustment gave no level".into()))
+        let mut levels = self
+            .stock_request(self.stock.partition_of(product_code), cmd)
+            .await?;
+        levels
+            .pop()
+            .ok_or_else(|| Error::Unavailable("adjustment gave no level".into()))
     }
 
     /// An order command, routed by order id; `Pending` if the outcome is not
@@ -101,7 +129,9 @@ impl Warehouse {
             Ok(Ok(StockReply::Levels(l))) => Ok(l),
             Ok(Ok(StockReply::Rejected(why))) => Err(Error::Rejected(why)),
             Ok(Ok(StockReply::Unavailable(why))) => Err(Error::Unavailable(why)),
-            Ok(Ok(other)) => Err(Error::Unavailable(format!("unexpected stock reply {other:?}"))),
+            Ok(Ok(other)) => Err(Error::Unavailable(format!(
+                "unexpected stock reply {other:?}"
+            ))),
         }
     }
 }

@@ -58,7 +58,9 @@ pub struct ChannelPatchBody {
 }
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -113,10 +115,16 @@ pub struct CreatedChannel {
 fn check_url(url: &str, errors: &mut Vec<FieldError>) {
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() <= 2048
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && url
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
-        errors.push(FieldError::new("webhook_url", "must be an http:// or https:// URL with a host"));
+        errors.push(FieldError::new(
+            "webhook_url",
+            "must be an http:// or https:// URL with a host",
+        ));
     }
 }
 
@@ -127,11 +135,16 @@ fn check_ips(ips: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     ips.iter()
         .enumerate()
         .filter_map(|(i, s)| {
-            let net = s.parse::<ipnet::IpNet>().or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            let net = s
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
             match net {
                 Ok(n) => Some(n.to_string()),
                 Err(_) => {
-                    errors.push(FieldError::new(format!("allowed_ips[{i}]"), "not a CIDR or IP address"));
+                    errors.push(FieldError::new(
+                        format!("allowed_ips[{i}]"),
+                        "not a CIDR or IP address",
+                    ));
                     None
                 }
             }
@@ -144,7 +157,10 @@ fn check_rate(rate: Option<i64>, errors: &mut Vec<FieldError>) -> Option<u32> {
     if (1..=1_000_000).contains(&r) {
         Some(r as u32)
     } else {
-        errors.push(FieldError::new("rate_limit_per_second", "must be between 1 and 1000000"));
+        errors.push(FieldError::new(
+            "rate_limit_per_second",
+            "must be between 1 and 1000000",
+        ));
         None
     }
 }
@@ -190,7 +206,11 @@ pub async fn create_channel(
         created_at: now,
     };
     state.store.insert_token(&token).await?;
-    let created = CreatedChannel { channel: (&channel).into(), api_token, webhook_secret: channel.webhook_secret.clone() };
+    let created = CreatedChannel {
+        channel: (&channel).into(),
+        api_token,
+        webhook_secret: channel.webhook_secret.clone(),
+    };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -206,7 +226,11 @@ pub async fn update_channel(
     ApiJson(body): ApiJson<ChannelPatchBody>,
 ) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
-    let mut channel = state.store.get_channel(&id).await?.ok_or_else(|| ApiError::NotFound(format!("channel {id}")))?;
+    let mut channel = state
+        .store
+        .get_channel(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("channel {id}")))?;
     let mut errors = Vec::new();
     if let Some(n) = &body.name {
         text("name", n, 200, &mut errors);
@@ -214,7 +238,10 @@ pub async fn update_channel(
     if let Some(Some(u)) = &body.webhook_url {
         check_url(u, &mut errors);
     }
-    let ips = body.allowed_ips.as_deref().map(|ips| check_ips(ips, &mut errors));
+    let ips = body
+        .allowed_ips
+        .as_deref()
+        .map(|ips| check_ips(ips, &mut errors));
     let rate = check_rate(body.rate_limit_per_second, &mut errors);
     valid(errors)?;
     if let Some(n) = body.name {
@@ -297,7 +324,15 @@ pub async fn create_token(
         created_at: agusto_schemas::now(),
     };
     state.store.insert_token(&record).await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { id: record.id, token, role: "staff".into(), name: body.name })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            id: record.id,
+            token,
+            role: "staff".into(),
+            name: body.name,
+        }),
+    ))
 }
 
 /// Revokes a token at once (admin).

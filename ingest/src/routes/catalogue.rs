@@ -62,7 +62,11 @@ pub async fn put_product(
         updated_at: agusto_schemas::now(),
     };
     let created = state.store.put_product(&product).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(ProductView::new(product, product_code))))
 }
 
@@ -84,7 +88,10 @@ pub async fn list_products(
         (Some(_), _) => true,
         (None, a) => a.unwrap_or(true),
     };
-    let page = state.store.list_products(Some(active), params.cursor(), limit).await?;
+    let page = state
+        .store
+        .list_products(Some(active), params.cursor(), limit)
+        .await?;
     let skus = match who.channel() {
         Some(c) => {
             let codes: Vec<String> = page.items.iter().map(|p| p.product_code.clone()).collect();
@@ -92,8 +99,16 @@ pub async fn list_products(
         }
         None => page.items.iter().map(|p| p.product_code.clone()).collect(),
     };
-    let items = page.items.into_iter().zip(skus).map(|(p, sku)| ProductView::new(p, sku)).collect();
-    Ok(Json(PageOf { items, next_cursor: page.next_cursor }))
+    let items = page
+        .items
+        .into_iter()
+        .zip(skus)
+        .map(|(p, sku)| ProductView::new(p, sku))
+        .collect();
+    Ok(Json(PageOf {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Body of `PUT /channels/{channel_id}/skus/{sku}`.
@@ -140,7 +155,15 @@ pub async fn put_sku(
     if state.store.get_product(&body.product_code).await?.is_none() {
         return Err(ApiError::invalid("product_code", "no such product"));
     }
-    let mapping = SkuMapping { channel_id, sku, product_code: body.product_code };
+    let mapping = SkuMapping {
+        channel_id,
+        sku,
+        product_code: body.product_code,
+    };
     state.store.put_sku_mapping(&mapping).await?;
-    Ok(Json(SkuMappingView { channel_id: mapping.channel_id, sku: mapping.sku, product_code: mapping.product_code }))
+    Ok(Json(SkuMappingView {
+        channel_id: mapping.channel_id,
+        sku: mapping.sku,
+        product_code: mapping.product_code,
+    }))
 }

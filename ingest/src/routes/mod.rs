@@ -17,8 +17,14 @@ pub(crate) mod webhooks;
 pub(crate) fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/products", get(catalogue::list_products))
-        .route("/api/v1/products/{product_code}", put(catalogue::put_product))
-        .route("/api/v1/channels/{channel_id}/skus/{sku}", put(catalogue::put_sku))
+        .route(
+            "/api/v1/products/{product_code}",
+            put(catalogue::put_product),
+        )
+        .route(
+            "/api/v1/channels/{channel_id}/skus/{sku}",
+            put(catalogue::put_sku),
+        )
         .route("/api/v1/inventory/{sku}", get(stock::inventory))
         .route("/api/v1/inventory/{sku}/movements", get(stock::movements))
         .route("/api/v1/stock-levels", get(stock::stock_levels))
@@ -33,9 +39,15 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/orders/{id}/pack", post(orders::pack))
         .route("/api/v1/orders/{id}/complete", post(orders::complete))
         .route("/api/v1/channels", post(access::create_channel))
-        .route("/api/v1/channels/{id}", patch(access::update_channel).get(webhooks::channel))
+        .route(
+            "/api/v1/channels/{id}",
+            patch(access::update_channel).get(webhooks::channel),
+        )
         .route("/api/v1/webhooks/deliveries", get(webhooks::list))
-        .route("/api/v1/webhooks/deliveries/{id}/retry", post(webhooks::retry))
+        .route(
+            "/api/v1/webhooks/deliveries/{id}/retry",
+            post(webhooks::retry),
+        )
         .route("/api/v1/tokens", post(access::create_token))
         .route("/api/v1/tokens/{id}", delete(access::revoke_token))
 }

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use agusto_schemas::{NewOrder, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, stable_id};
+use agusto_schemas::{
+    NewOrder, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, stable_id,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -59,7 +61,14 @@ pub struct Processing {
 }
 
 fn processing(id: String) -> Response {
-    (StatusCode::ACCEPTED, Json(Processing { id, status: "processing".into() })).into_response()
+    (
+        StatusCode::ACCEPTED,
+        Json(Processing {
+            id,
+            status: "processing".into(),
+        }),
+    )
+        .into_response()
 }
 
 /// Places an order (channel): reserves every line or none.
@@ -84,7 +93,10 @@ pub async fn place(
         None => None,
         Some(Ok(k)) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
         Some(_) => {
-            errors.push(FieldError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+            errors.push(FieldError::new(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
             None
         }
     };
@@ -95,10 +107,16 @@ pub async fn place(
     for (i, l) in body.lines.iter().enumerate() {
         code(&format!("lines[{i}].sku"), &l.sku, CODE_MAX, &mut errors);
         if l.quantity <= 0 {
-            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be > 0"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be > 0",
+            ));
         }
         if !seen.insert(&l.sku) {
-            errors.push(FieldError::new(format!("lines[{i}].sku"), "duplicate SKU line"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].sku"),
+                "duplicate SKU line",
+            ));
         }
     }
     valid(errors)?;
@@ -106,12 +124,21 @@ pub async fn place(
     let mut unknown = Vec::new();
     for l in &body.lines {
         match state.store.resolve_sku(&channel, &l.sku).await? {
-            Some(code) => lines.push(OrderLine { sku: l.sku.clone(), product_code: code, quantity: l.quantity }),
+            Some(code) => lines.push(OrderLine {
+                sku: l.sku.clone(),
+                product_code: code,
+                quantity: l.quantity,
+            }),
             None => unknown.push(l.sku.clone()),
         }
     }
     for l in &lines {
-        if !state.store.get_product(&l.product_code).await?.is_some_and(|p| p.active) {
+        if !state
+            .store
+            .get_product(&l.product_code)
+            .await?
+            .is_some_and(|p| p.active)
+        {
             unknown.push(l.sku.clone());
         }
     }
@@ -119,7 +146,8 @@ pub async fn place(
         return Err(ApiError::UnknownSku(unknown));
     }
     let order_id = stable_id("ord", &[&channel, &body.external_id]);
-    let ttl = chrono::Duration::from_std(state.settings.reservation_ttl).unwrap_or(chrono::Duration::MAX);
+    let ttl =
+        chrono::Duration::from_std(state.settings.reservation_ttl).unwrap_or(chrono::Duration::MAX);
     let new = NewOrder {
         order_id: order_id.clone(),
         external_id: body.external_id,
@@ -130,13 +158,25 @@ pub async fn place(
         customer: body.customer.map(serde_json::Value::Object),
         shipping_address: body.shipping_address.map(serde_json::Value::Object),
     };
-    let skus: Vec<(String, String)> = new.lines.iter().map(|l| (l.product_code.clone(), l.sku.clone())).collect();
-    match state.warehouse.order(&order_id, OrderCommand::Place(new)).await {
+    let skus: Vec<(String, String)> = new
+        .lines
+        .iter()
+        .map(|l| (l.product_code.clone(), l.sku.clone()))
+        .collect();
+    match state
+        .warehouse
+        .order(&order_id, OrderCommand::Place(new))
+        .await
+    {
         Ok(OrderReply::Short(shortages)) => {
             let shortages = shortages
                 .into_iter()
                 .map(|s| ShortageBody {
-                    sku: skus.iter().find(|(c, _)| *c == s.product_code).map(|(_, k)| k.clone()).unwrap_or(s.product_code),
+                    sku: skus
+                        .iter()
+                        .find(|(c, _)| *c == s.product_code)
+                        .map(|(_, k)| k.clone())
+                        .unwrap_or(s.product_code),
                     requested: s.requested,
                     available: s.available,
                 })
@@ -148,24 +188,43 @@ pub async fn place(
 }
 
 /// Maps an order writer's reply to the response.
-fn order_response(order_id: &str, reply: Result<OrderReply, agusto_workers::Error>) -> ApiResult<Response> {
+fn order_response(
+    order_id: &str,
+    reply: Result<OrderReply, agusto_workers::Error>,
+) -> ApiResult<Response> {
     match reply {
-        Ok(OrderReply::Placed(o)) => Ok((StatusCode::CREATED, Json(OrderView::from(o))).into_response()),
-        Ok(OrderReply::Existing(o) | OrderReply::Updated(o)) => Ok(Json(OrderView::from(o)).into_response()),
+        Ok(OrderReply::Placed(o)) => {
+            Ok((StatusCode::CREATED, Json(OrderView::from(*o))).into_response())
+        }
+        Ok(OrderReply::Existing(o) | OrderReply::Updated(o)) => {
+            Ok(Json(OrderView::from(*o)).into_response())
+        }
         Ok(OrderReply::Conflict(why)) => Err(ApiError::Conflict(why)),
         Ok(OrderReply::NotFound) => Err(ApiError::NotFound(format!("order {order_id}"))),
-        Ok(OrderReply::InvalidTransition { status, action }) => {
-            Err(ApiError::InvalidTransition { status: status.as_str().to_owned(), action })
-        }
+        Ok(OrderReply::InvalidTransition { status, action }) => Err(ApiError::InvalidTransition {
+            status: status.as_str().to_owned(),
+            action,
+        }),
         Ok(OrderReply::Short(_)) => Err(ApiError::InsufficientStock(Vec::new())),
-        Ok(OrderReply::Swept(_)) | Ok(OrderReply::Unavailable(_)) => Err(ApiError::Unavailable("unexpected reply".into())),
+        Ok(OrderReply::Swept(_)) | Ok(OrderReply::Unavailable(_)) => {
+            Err(ApiError::Unavailable("unexpected reply".into()))
+        }
         Err(agusto_workers::Error::Pending) => Ok(processing(order_id.to_owned())),
         Err(e) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 
-async fn act(state: &AppState, id: String, channel: Option<&str>, action: OrderAction) -> ApiResult<Response> {
-    let cmd = OrderCommand::Transition { order_id: id.clone(), channel_id: channel.map(str::to_owned), action };
+async fn act(
+    state: &AppState,
+    id: String,
+    channel: Option<&str>,
+    action: OrderAction,
+) -> ApiResult<Response> {
+    let cmd = OrderCommand::Transition {
+        order_id: id.clone(),
+        channel_id: channel.map(str::to_owned),
+        action,
+    };
     order_response(&id, state.warehouse.order(&id, cmd).await)
 }
 
@@ -180,7 +239,9 @@ pub async fn paid(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     if who.role == agusto_store::Role::Staff {
-        return Err(ApiError::Forbidden("payment is marked by the channel".into()));
+        return Err(ApiError::Forbidden(
+            "payment is marked by the channel".into(),
+        ));
     }
     act(&state, id, who.channel(), OrderAction::Pay).await
 }
@@ -257,7 +318,10 @@ pub async fn complete(
         crate::extract::text("carrier", c, 100, &mut errors);
     }
     valid(errors)?;
-    let action = OrderAction::Complete { tracking_number: body.tracking_number, carrier: body.carrier };
+    let action = OrderAction::Complete {
+        tracking_number: body.tracking_number,
+        carrier: body.carrier,
+    };
     act(&state, id, None, action).await
 }
 
@@ -329,7 +393,14 @@ pub async fn status(
         tracking_number: o.tracking_number,
         carrier: o.carrier,
         updated_at: o.updated_at,
-        history: o.history.into_iter().map(|h| HistoryEntry { status: h.status.as_str().to_owned(), at: h.at }).collect(),
+        history: o
+            .history
+            .into_iter()
+            .map(|h| HistoryEntry {
+                status: h.status.as_str().to_owned(),
+                at: h.at,
+            })
+            .collect(),
     }))
 }
 
@@ -341,12 +412,24 @@ pub async fn status(
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "A page of orders", body = PageOf<OrderView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn list(State(state): State<Arc<AppState>>, who: Principal, params: Params) -> ApiResult<Json<PageOf<OrderView>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    params: Params,
+) -> ApiResult<Json<PageOf<OrderView>>> {
     let limit = params.limit(100)?;
     let status = match params.get("status") {
         None => None,
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "unknown status"))?),
+        Some(s) => Some(
+            OrderStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "unknown status"))?,
+        ),
     };
-    let page = state.store.list_orders(who.channel(), status, params.cursor(), limit).await?;
-    Ok(Json(PageOf { items: page.items.into_iter().map(OrderView::from).collect(), next_cursor: page.next_cursor }))
+    let page = state
+        .store
+        .list_orders(who.channel(), status, params.cursor(), limit)
+        .await?;
+    Ok(Json(PageOf {
+        items: page.items.into_iter().map(OrderView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

@@ -21,7 +21,11 @@ use crate::extract::{ApiJson, ApiPath, Params, code, text, valid};
 const MAX_SKUS: usize = 1000;
 
 /// The product a caller means by `sku`, if it exists for them.
-pub(crate) async fn resolve(state: &AppState, who: &Principal, sku: &str) -> ApiResult<Option<String>> {
+pub(crate) async fn resolve(
+    state: &AppState,
+    who: &Principal,
+    sku: &str,
+) -> ApiResult<Option<String>> {
     Ok(match who.channel() {
         Some(c) => state.store.resolve_sku(c, sku).await?,
         None => state.store.get_product(sku).await?.map(|p| p.product_code),
@@ -40,7 +44,12 @@ async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult
         let level = match stored.iter().find(|l| &l.product_code == code) {
             Some(l) => l.clone(),
             None => {
-                let at = state.store.get_product(code).await?.map(|p| p.updated_at).unwrap_or_else(chrono::Utc::now);
+                let at = state
+                    .store
+                    .get_product(code)
+                    .await?
+                    .map(|p| p.updated_at)
+                    .unwrap_or_else(chrono::Utc::now);
                 StockLevel::empty(code, at)
             }
         };
@@ -59,9 +68,13 @@ pub async fn inventory(
     who: Principal,
     ApiPath(sku): ApiPath<String>,
 ) -> ApiResult<Json<StockView>> {
-    let code = resolve(&state, &who, &sku).await?.ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
+    let code = resolve(&state, &who, &sku)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
     let mut v = views(&state, &who, &[code]).await?;
-    let mut view = v.pop().ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
+    let mut view = v
+        .pop()
+        .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
     view.sku = sku;
     Ok(Json(view))
 }
@@ -75,12 +88,19 @@ pub async fn inventory(
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "Quantities", body = PageOf<StockView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn stock_levels(State(state): State<Arc<AppState>>, who: Principal, params: Params) -> ApiResult<Json<PageOf<StockView>>> {
+pub async fn stock_levels(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    params: Params,
+) -> ApiResult<Json<PageOf<StockView>>> {
     let skus = params.all("sku");
     let limit = params.limit(100)?;
     if !skus.is_empty() {
         if skus.len() > MAX_SKUS {
-            return Err(ApiError::invalid("sku", format!("at most {MAX_SKUS} SKUs per call")));
+            return Err(ApiError::invalid(
+                "sku",
+                format!("at most {MAX_SKUS} SKUs per call"),
+            ));
         }
         let mut codes = Vec::with_capacity(skus.len());
         let mut named = Vec::with_capacity(skus.len());
@@ -98,19 +118,36 @@ pub async fn stock_levels(State(state): State<Arc<AppState>>, who: Principal, pa
         for (v, sku) in items.iter_mut().zip(named) {
             v.sku = sku;
         }
-        return Ok(Json(PageOf { items, next_cursor: None }));
+        return Ok(Json(PageOf {
+            items,
+            next_cursor: None,
+        }));
     }
     let Some(since) = params.timestamp("updated_since")? else {
-        return Err(ApiError::invalid("sku", "give sku=… (repeatable) or updated_since=<RFC 3339>"));
+        return Err(ApiError::invalid(
+            "sku",
+            "give sku=… (repeatable) or updated_since=<RFC 3339>",
+        ));
     };
-    let page = state.store.stock_updated_since(since, params.cursor(), limit).await?;
+    let page = state
+        .store
+        .stock_updated_since(since, params.cursor(), limit)
+        .await?;
     let codes: Vec<String> = page.items.iter().map(|l| l.product_code.clone()).collect();
     let skus = match who.channel() {
         Some(c) => state.store.skus_for(c, &codes).await?,
         None => codes,
     };
-    let items = page.items.iter().zip(skus).map(|(l, sku)| StockView::new(l, sku)).collect();
-    Ok(Json(PageOf { items, next_cursor: page.next_cursor }))
+    let items = page
+        .items
+        .iter()
+        .zip(skus)
+        .map(|(l, sku)| StockView::new(l, sku))
+        .collect();
+    Ok(Json(PageOf {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One receipt line.
@@ -177,29 +214,58 @@ pub async fn receipt(
     }
     let mut seen = HashSet::new();
     for (i, l) in body.lines.iter().enumerate() {
-        code(&format!("lines[{i}].product_code"), &l.product_code, CODE_MAX, &mut errors);
+        code(
+            &format!("lines[{i}].product_code"),
+            &l.product_code,
+            CODE_MAX,
+            &mut errors,
+        );
         if l.quantity <= 0 {
-            errors.push(FieldError::new(format!("lines[{i}].quantity"), "must be > 0"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be > 0",
+            ));
         }
         if !seen.insert(&l.product_code) {
-            errors.push(FieldError::new(format!("lines[{i}].product_code"), "duplicate product in receipt"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].product_code"),
+                "duplicate product in receipt",
+            ));
         }
     }
     valid(errors)?;
     let mut errors = Vec::new();
     for (i, l) in body.lines.iter().enumerate() {
         if state.store.get_product(&l.product_code).await?.is_none() {
-            errors.push(FieldError::new(format!("lines[{i}].product_code"), "no such product"));
+            errors.push(FieldError::new(
+                format!("lines[{i}].product_code"),
+                "no such product",
+            ));
         }
     }
     valid(errors)?;
     let id = new_id("rcpt");
-    let lines: Vec<ProductQty> =
-        body.lines.iter().map(|l| ProductQty { product_code: l.product_code.clone(), quantity: l.quantity }).collect();
-    let levels = state.warehouse.receive(&id, &body.reference, &lines).await.map_err(stock_error)?;
+    let lines: Vec<ProductQty> = body
+        .lines
+        .iter()
+        .map(|l| ProductQty {
+            product_code: l.product_code.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    let levels = state
+        .warehouse
+        .receive(&id, &body.reference, &lines)
+        .await
+        .map_err(stock_error)?;
     let lines = levels
         .iter()
-        .map(|l| ReceiptLineView { product_code: l.product_code.clone(), on_hand: l.on_hand, available: l.available(), version: l.version })
+        .map(|l| ReceiptLineView {
+            product_code: l.product_code.clone(),
+            on_hand: l.on_hand,
+            available: l.available(),
+            version: l.version,
+        })
         .collect();
     Ok((StatusCode::CREATED, Json(ReceiptView { id, lines })))
 }
@@ -208,7 +274,9 @@ fn stock_error(e: agusto_workers::Error) -> ApiError {
     match e {
         agusto_workers::Error::Rejected(why) => ApiError::invalid("lines", why),
         agusto_workers::Error::Unavailable(why) => ApiError::Unavailable(why),
-        agusto_workers::Error::Pending => ApiError::Unavailable("stock writer did not answer in time".into()),
+        agusto_workers::Error::Pending => {
+            ApiError::Unavailable("stock writer did not answer in time".into())
+        }
     }
 }
 
@@ -266,7 +334,10 @@ pub async fn adjustment(
         (Some(d), None) => Ok(AdjustmentChange::Delta(d)),
         (None, Some(n)) if n < 0 => Err(FieldError::new("set_on_hand", "must be >= 0")),
         (None, Some(n)) => Ok(AdjustmentChange::SetOnHand(n)),
-        _ => Err(FieldError::new("delta", "give exactly one of delta and set_on_hand")),
+        _ => Err(FieldError::new(
+            "delta",
+            "give exactly one of delta and set_on_hand",
+        )),
     };
     let change = change.map_err(|e| errors.push(e)).ok();
     valid(errors)?;
@@ -275,12 +346,27 @@ pub async fn adjustment(
         return Err(ApiError::invalid("product_code", "no such product"));
     }
     let id = new_id("adj");
-    let field = if body.delta.is_some() { "delta" } else { "set_on_hand" };
-    let l = state.warehouse.adjust(&id, &body.product_code, change, &body.reason).await.map_err(|e| match e {
-        agusto_workers::Error::Rejected(why) => ApiError::invalid(field, why),
-        other => stock_error(other),
-    })?;
-    let view = AdjustmentView { id, product_code: l.product_code.clone(), on_hand: l.on_hand, reserved: l.reserved, available: l.available(), version: l.version };
+    let field = if body.delta.is_some() {
+        "delta"
+    } else {
+        "set_on_hand"
+    };
+    let l = state
+        .warehouse
+        .adjust(&id, &body.product_code, change, &body.reason)
+        .await
+        .map_err(|e| match e {
+            agusto_workers::Error::Rejected(why) => ApiError::invalid(field, why),
+            other => stock_error(other),
+        })?;
+    let view = AdjustmentView {
+        id,
+        product_code: l.product_code.clone(),
+        on_hand: l.on_hand,
+        reserved: l.reserved,
+        available: l.available(),
+        version: l.version,
+    };
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -334,7 +420,9 @@ pub async fn movements(
 ) -> ApiResult<Json<PageOf<MovementView>>> {
     who.require_staff()?;
     let limit = params.limit(100)?;
-    let code = resolve(&state, &who, &sku).await?.ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
+    let code = resolve(&state, &who, &sku)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
     let page = state.store.movements(&code, params.cursor(), limit).await?;
     let items = page
         .items
@@ -348,5 +436,8 @@ pub async fn movements(
             version: m.version,
         })
         .collect();
-    Ok(Json(PageOf { items, next_cursor: page.next_cursor }))
+    Ok(Json(PageOf {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }

@@ -1,8 +1,8 @@
 //! Response bodies shared by several routes.
 
 use agusto_schemas::{Order, StockLevel};
-use chrono::{DateTime, Utc};
 use agusto_store::Product;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -125,7 +125,11 @@ impl From<Order> for OrderView {
             lines: o
                 .lines
                 .into_iter()
-                .map(|l| OrderLineView { sku: l.sku, product_code: l.product_code, quantity: l.quantity })
+                .map(|l| OrderLineView {
+                    sku: l.sku,
+                    product_code: l.product_code,
+                    quantity: l.quantity,
+                })
                 .collect(),
             expires_at: o.expires_at,
             tracking_number: o.tracking_number,

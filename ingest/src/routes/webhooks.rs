@@ -68,7 +68,12 @@ impl From<Delivery> for DeliveryView {
             attempts: d
                 .attempts
                 .into_iter()
-                .map(|a| AttemptView { at: a.at, status_code: a.status_code, error: a.error, duration_ms: a.duration_ms })
+                .map(|a| AttemptView {
+                    at: a.at,
+                    status_code: a.status_code,
+                    error: a.error,
+                    duration_ms: a.duration_ms,
+                })
                 .collect(),
             next_attempt_at: d.next_attempt_at,
             payload: d.payload,
@@ -86,15 +91,28 @@ impl From<Delivery> for DeliveryView {
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "A page of deliveries", body = PageOf<DeliveryView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn list(State(state): State<Arc<AppState>>, who: Principal, params: Params) -> ApiResult<Json<PageOf<DeliveryView>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    params: Params,
+) -> ApiResult<Json<PageOf<DeliveryView>>> {
     who.require_staff()?;
     let limit = params.limit(100)?;
     let status = match params.get("status") {
         None => None,
-        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| ApiError::invalid("status", "pending, delivered or failed"))?),
+        Some(s) => Some(
+            DeliveryStatus::parse(s)
+                .ok_or_else(|| ApiError::invalid("status", "pending, delivered or failed"))?,
+        ),
     };
-    let page = state.store.list_deliveries(status, params.get("channel_id"), params.cursor(), limit).await?;
-    Ok(Json(PageOf { items: page.items.into_iter().map(DeliveryView::from).collect(), next_cursor: page.next_cursor }))
+    let page = state
+        .store
+        .list_deliveries(status, params.get("channel_id"), params.cursor(), limit)
+        .await?;
+    Ok(Json(PageOf {
+        items: page.items.into_iter().map(DeliveryView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Re-queues a dead-lettered delivery for a new round of attempts (admin/staff).
@@ -102,11 +120,22 @@ pub async fn list(State(state): State<Arc<AppState>>, who: Principal, params: Pa
     params(("id" = String, Path, description = "Delivery id")),
     responses((status = 200, description = "Queued again", body = DeliveryView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn retry(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<DeliveryView>> {
+pub async fn retry(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryView>> {
     who.require_staff()?;
-    let mut d = state.store.get_delivery(&id).await?.ok_or_else(|| ApiError::NotFound(format!("delivery {id}")))?;
+    let mut d = state
+        .store
+        .get_delivery(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("delivery {id}")))?;
     if d.status != DeliveryStatus::Failed {
-        return Err(ApiError::Conflict(format!("delivery is {}; only failed deliveries can be retried", d.status.as_str())));
+        return Err(ApiError::Conflict(format!(
+            "delivery is {}; only failed deliveries can be retried",
+            d.status.as_str()
+        )));
     }
     let now = agusto_schemas::now();
     d.status = DeliveryStatus::Pending;
@@ -122,8 +151,16 @@ pub async fn retry(State(state): State<Arc<AppState>>, who: Principal, Path(id):
     params(("id" = String, Path, description = "Channel id")),
     responses((status = 200, description = "The channel", body = ChannelView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
-pub async fn channel(State(state): State<Arc<AppState>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<ChannelView>> {
+pub async fn channel(
+    State(state): State<Arc<AppState>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
-    let c = state.store.get_channel(&id).await?.ok_or_else(|| ApiError::NotFound(format!("channel {id}")))?;
+    let c = state
+        .store
+        .get_channel(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("channel {id}")))?;
     Ok(Json((&c).into()))
 }

@@ -22,7 +22,7 @@ pub enum Placement {
 pub fn place(new: &NewOrder, same_id: Option<&Order>, same_key: Option<&Order>) -> Placement {
     if let Some(existing) = same_id.or(same_key) {
         return if same_content(existing, new) {
-            Placement::Answer(OrderReply::Existing(existing.clone()))
+            Placement::Answer(OrderReply::Existing(Box::new(existing.clone())))
         } else if existing.id == new.order_id {
             Placement::Answer(OrderReply::Conflict(format!(
                 "order with external_id {} exists with different lines",
@@ -50,7 +50,11 @@ pub fn place(new: &NewOrder, same_id: Option<&Order>, same_key: Option<&Order>) 
 /// Same external id and the same lines (order of lines ignored).
 fn same_content(existing: &Order, new: &NewOrder) -> bool {
     let key = |sku: &str, q: i64| (sku.to_owned(), q);
-    let mut a: Vec<_> = existing.lines.iter().map(|l| key(&l.sku, l.quantity)).collect();
+    let mut a: Vec<_> = existing
+        .lines
+        .iter()
+        .map(|l| key(&l.sku, l.quantity))
+        .collect();
     let mut b: Vec<_> = new.lines.iter().map(|l| key(&l.sku, l.quantity)).collect();
     a.sort();
     b.sort();
@@ -127,7 +131,10 @@ pub fn transition(
             order_id: id,
             reason: agusto_schemas::ReleaseReason::Expired,
         }),
-        OrderAction::Complete { tracking_number, carrier } => {
+        OrderAction::Complete {
+            tracking_number,
+            carrier,
+        } => {
             new.tracking_number = Some(tracking_number.clone());
             new.carrier = carrier.clone();
             Some(StockCommand::StockOut {
@@ -150,7 +157,10 @@ pub fn transition(
 
 fn status_changed(order: &Order, previous: OrderStatus) -> Event {
     Event {
-        id: stable_id("evt", &["order.status_changed", &order.id, order.status.as_str()]),
+        id: stable_id(
+            "evt",
+            &["order.status_changed", &order.id, order.status.as_str()],
+        ),
         event_type: EventType::OrderStatusChanged,
         created_at: order.updated_at,
         channel_id: Some(order.channel_id.clone()),

@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use agusto_schemas::{
-    AdjustmentChange, MovementKind, ProductQty, ReleaseReason, StockCommand, StockLevel,
-    StockReply,
+    AdjustmentChange, MovementKind, ProductQty, ReleaseReason, StockCommand, StockLevel, StockReply,
 };
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -26,14 +25,22 @@ fn command() -> impl Strategy<Value = StockCommand> {
     let product = prop::sample::select(PRODUCTS.to_vec()).prop_map(str::to_owned);
     let order = (0u8..6).prop_map(|o| format!("ord{o}"));
     let lines = prop::collection::vec((product.clone(), 1i64..6), 1..4).prop_map(|ls| {
-        ls.into_iter().map(|(product_code, quantity)| ProductQty { product_code, quantity }).collect::<Vec<_>>()
+        ls.into_iter()
+            .map(|(product_code, quantity)| ProductQty {
+                product_code,
+                quantity,
+            })
+            .collect::<Vec<_>>()
     });
     let at = Utc.timestamp_opt(100, 0).unwrap();
     prop_oneof![
         (product.clone(), 1i64..8).prop_map(|(p, q)| StockCommand::Receipt {
             receipt_id: "r".into(),
             reference: "po".into(),
-            lines: vec![ProductQty { product_code: p, quantity: q }],
+            lines: vec![ProductQty {
+                product_code: p,
+                quantity: q
+            }],
         }),
         (product, 0i64..5).prop_map(|(p, q)| StockCommand::Adjust {
             adjustment_id: "a".into(),
@@ -41,15 +48,27 @@ fn command() -> impl Strategy<Value = StockCommand> {
             change: AdjustmentChange::Delta(q),
             reason: "count".into(),
         }),
-        (order.clone(), lines, 0i64..200).prop_map(move |(order_id, lines, ttl)| StockCommand::Reserve {
-            order_id,
-            lines,
-            expires_at: at + chrono::Duration::seconds(ttl),
+        (order.clone(), lines, 0i64..200).prop_map(move |(order_id, lines, ttl)| {
+            StockCommand::Reserve {
+                order_id,
+                lines,
+                expires_at: at + chrono::Duration::seconds(ttl),
+            }
         }),
-        order.clone().prop_map(|order_id| StockCommand::Confirm { order_id }),
-        order.clone().prop_map(|order_id| StockCommand::Release { order_id, reason: ReleaseReason::Cancelled }),
-        order.prop_map(|order_id| StockCommand::StockOut { order_id, reference: "trk".into() }),
-        (0i64..300).prop_map(move |s| StockCommand::SweepLapsed { before: at + chrono::Duration::seconds(s) }),
+        order
+            .clone()
+            .prop_map(|order_id| StockCommand::Confirm { order_id }),
+        order.clone().prop_map(|order_id| StockCommand::Release {
+            order_id,
+            reason: ReleaseReason::Cancelled
+        }),
+        order.prop_map(|order_id| StockCommand::StockOut {
+            order_id,
+            reference: "trk".into()
+        }),
+        (0i64..300).prop_map(move |s| StockCommand::SweepLapsed {
+            before: at + chrono::Duration::seconds(s)
+        }),
     ]
 }
 

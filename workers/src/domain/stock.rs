@@ -45,23 +45,54 @@ fn reason(kind: MovementKind) -> &'static str {
 
 impl StockState {
     /// Applies one command at time `at`. On any rejection nothing changes.
-    pub fn apply(&mut self, cmd: &StockCommand, at: Timestamp, fx: &mut StockEffects) -> StockReply {
+    pub fn apply(
+        &mut self,
+        cmd: &StockCommand,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) -> StockReply {
         match cmd {
-            StockCommand::Receipt { receipt_id, reference, lines } => {
+            StockCommand::Receipt {
+                receipt_id,
+                reference,
+                lines,
+            } => {
                 if let Some(bad) = lines.iter().find(|l| l.quantity <= 0) {
-                    return StockReply::Rejected(format!("quantity of {} must be > 0", bad.product_code));
+                    return StockReply::Rejected(format!(
+                        "quantity of {} must be > 0",
+                        bad.product_code
+                    ));
                 }
                 if let Some(missing) = self.first_unknown(lines.iter().map(|l| &l.product_code)) {
                     return StockReply::Rejected(format!("unknown product_code {missing}"));
                 }
-                let r = if reference.is_empty() { receipt_id } else { reference };
+                let r = if reference.is_empty() {
+                    receipt_id
+                } else {
+                    reference
+                };
                 let levels = lines
                     .iter()
-                    .map(|l| self.change(&l.product_code, MovementKind::Receipt, l.quantity, 0, r, at, fx))
+                    .map(|l| {
+                        self.change(
+                            &l.product_code,
+                            MovementKind::Receipt,
+                            l.quantity,
+                            0,
+                            r,
+                            at,
+                            fx,
+                        )
+                    })
                     .collect();
                 StockReply::Levels(levels)
             }
-            StockCommand::Adjust { product_code, change, reason, .. } => {
+            StockCommand::Adjust {
+                product_code,
+                change,
+                reason,
+                ..
+            } => {
                 let Some(level) = self.levels.get(product_code) else {
                     return StockReply::Rejected(format!("unknown product_code {product_code}"));
                 };
@@ -78,12 +109,22 @@ impl StockState {
                         ));
                     }
                 }
-                let l = self.change(product_code, MovementKind::Adjustment, delta, 0, reason, at, fx);
+                let l = self.change(
+                    product_code,
+                    MovementKind::Adjustment,
+                    delta,
+                    0,
+                    reason,
+                    at,
+                    fx,
+                );
                 StockReply::Levels(vec![l])
             }
-            StockCommand::Reserve { order_id, lines, expires_at } => {
-                self.reserve(order_id, lines, *expires_at, at, fx)
-            }
+            StockCommand::Reserve {
+                order_id,
+                lines,
+                expires_at,
+            } => self.reserve(order_id, lines, *expires_at, at, fx),
             StockCommand::Confirm { order_id } => {
                 if let Some(holds) = self.holds.get_mut(order_id) {
                     for h in holds.iter_mut().filter(|h| h.expires_at.is_some()) {
@@ -97,7 +138,10 @@ impl StockState {
                 self.settle(order_id, MovementKind::Release, order_id, at, fx);
                 StockReply::Done
             }
-            StockCommand::StockOut { order_id, reference } => {
+            StockCommand::StockOut {
+                order_id,
+                reference,
+            } => {
                 self.settle(order_id, MovementKind::StockOut, reference, at, fx);
                 StockReply::Done
             }
@@ -177,12 +221,33 @@ impl StockState {
 
     /// Ends an order's holds: a release gives the units back, a stock-out
     /// ships them. A no-op for an order without holds here.
-    fn settle(&mut self, order_id: &str, kind: MovementKind, reference: &str, at: Timestamp, fx: &mut StockEffects) {
-        let Some(holds) = self.holds.remove(order_id) else { return };
+    fn settle(
+        &mut self,
+        order_id: &str,
+        kind: MovementKind,
+        reference: &str,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) {
+        let Some(holds) = self.holds.remove(order_id) else {
+            return;
+        };
         for h in holds {
-            let on_hand = if kind == MovementKind::StockOut { -h.quantity } else { 0 };
+            let on_hand = if kind == MovementKind::StockOut {
+                -h.quantity
+            } else {
+                0
+            };
             if self.levels.contains_key(&h.product_code) {
-                self.change(&h.product_code, kind, on_hand, -h.quantity, reference, at, fx);
+                self.change(
+                    &h.product_code,
+                    kind,
+                    on_hand,
+                    -h.quantity,
+                    reference,
+                    at,
+                    fx,
+                );
             }
             fx.holds_deleted.push((h.order_id, h.product_code));
         }
@@ -201,7 +266,10 @@ impl StockState {
         at: Timestamp,
         fx: &mut StockEffects,
     ) -> StockLevel {
-        let level = self.levels.get_mut(code).expect("caller checked the product is known");
+        let level = self
+            .levels
+            .get_mut(code)
+            .expect("caller checked the product is known");
         level.on_hand = level.on_hand.saturating_add(delta_on_hand);
         level.reserved = level.reserved.saturating_add(delta_reserved);
         level.version += 1;
@@ -216,7 +284,10 @@ impl StockState {
             reference: reference.to_owned(),
             version: level.version,
         });
-        if matches!(kind, MovementKind::Receipt | MovementKind::Adjustment | MovementKind::StockOut) {
+        if matches!(
+            kind,
+            MovementKind::Receipt | MovementKind::Adjustment | MovementKind::StockOut
+        ) {
             fx.events.push(stock_changed(level, reason(kind)));
         }
         level.clone()
@@ -226,7 +297,14 @@ impl StockState {
 /// The `stock.changed` event for a product at its current version.
 pub fn stock_changed(level: &StockLevel, reason: &str) -> Event {
     Event {
-        id: stable_id("evt", &["stock.changed", &level.product_code, &level.version.to_string()]),
+        id: stable_id(
+            "evt",
+            &[
+                "stock.changed",
+                &level.product_code,
+                &level.version.to_string(),
+            ],
+        ),
         event_type: EventType::StockChanged,
         created_at: level.updated_at,
         channel_id: None,

@@ -32,13 +32,20 @@ pub fn retry_delay(base: Duration, retry: u32) -> Duration {
         .without_max_delay()
         .with_max_times(retry as usize)
         .build();
-    schedule.nth(retry.saturating_sub(1) as usize).unwrap_or(base)
+    schedule
+        .nth(retry.saturating_sub(1) as usize)
+        .unwrap_or(base)
 }
 
 /// Decides what follows an answer (`status`, `retry_after` seconds) or a
 /// transport failure (`status = None`), given the tries made so far
 /// (including this one).
-pub fn next(settings: &Settings, status: Option<StatusCode>, retry_after: Option<u64>, tries: u32) -> Next {
+pub fn next(
+    settings: &Settings,
+    status: Option<StatusCode>,
+    retry_after: Option<u64>,
+    tries: u32,
+) -> Next {
     match status {
         Some(s) if s.is_success() => return Next::Delivered,
         Some(StatusCode::GONE) => return Next::Dead("gone"),
@@ -48,14 +55,24 @@ pub fn next(settings: &Settings, status: Option<StatusCode>, retry_after: Option
         return Next::Dead("retries_exhausted");
     }
     let asked = match status {
-        Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) => retry_after.map(Duration::from_secs),
+        Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) => {
+            retry_after.map(Duration::from_secs)
+        }
         _ => None,
     };
-    Next::Retry(asked.map_or_else(|| retry_delay(settings.backoff_base, tries), |d| d.min(settings.max_retry_after)))
+    Next::Retry(asked.map_or_else(
+        || retry_delay(settings.backoff_base, tries),
+        |d| d.min(settings.max_retry_after),
+    ))
 }
 
 /// Makes one attempt of `d` and stores the result.
-pub async fn attempt(client: &reqwest::Client, settings: &Settings, store: &dyn Store, mut d: Delivery) -> agusto_store::Result<()> {
+pub async fn attempt(
+    client: &reqwest::Client,
+    settings: &Settings,
+    store: &dyn Store,
+    mut d: Delivery,
+) -> agusto_store::Result<()> {
     let channel = store.get_channel(&d.channel_id).await?;
     let started_at = agusto_schemas::now();
     let started = Instant::now();
@@ -88,7 +105,8 @@ pub async fn attempt(client: &reqwest::Client, settings: &Settings, store: &dyn 
             "delivered"
         }
         Next::Retry(after) => {
-            d.next_attempt_at = Some(now + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::MAX));
+            d.next_attempt_at =
+                Some(now + chrono::Duration::from_std(*after).unwrap_or(chrono::Duration::MAX));
             if error.is_some() { "error" } else { "retry" }
         }
         Next::Dead(reason) => {
@@ -99,7 +117,9 @@ pub async fn attempt(client: &reqwest::Client, settings: &Settings, store: &dyn 
         }
     };
     ATTEMPTS.with_label_values(&[outcome]).inc();
-    LATENCY.with_label_values(&[outcome]).observe(elapsed.as_secs_f64());
+    LATENCY
+        .with_label_values(&[outcome])
+        .observe(elapsed.as_secs_f64());
     if d.status != DeliveryStatus::Pending {
         QUEUE_POPPED.with_label_values(&[&d.channel_id]).inc();
     }
@@ -126,8 +146,17 @@ enum Sent {
 }
 
 /// POSTs the delivery, signed.
-async fn send(client: &reqwest::Client, settings: &Settings, channel: &Channel, d: &Delivery) -> Sent {
-    let url = match channel.webhook_url.as_deref().filter(|_| !channel.webhook_disabled) {
+async fn send(
+    client: &reqwest::Client,
+    settings: &Settings,
+    channel: &Channel,
+    d: &Delivery,
+) -> Sent {
+    let url = match channel
+        .webhook_url
+        .as_deref()
+        .filter(|_| !channel.webhook_disabled)
+    {
         None => return Sent::NoEndpoint("endpoint disabled or removed".into()),
         Some(u) => u,
     };
@@ -169,7 +198,11 @@ async fn send(client: &reqwest::Client, settings: &Settings, channel: &Channel, 
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() { "timeout".to_owned() } else { e.to_string() };
+    let mut text = if e.is_timeout() {
+        "timeout".to_owned()
+    } else {
+        e.to_string()
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(": ");
@@ -184,7 +217,11 @@ mod tests {
     use super::*;
 
     fn settings() -> Settings {
-        Settings { max_retries: 3, backoff_base: Duration::from_millis(100), ..Settings::default() }
+        Settings {
+            max_retries: 3,
+            backoff_base: Duration::from_millis(100),
+            ..Settings::default()
+        }
     }
 
     #[test]
@@ -196,18 +233,38 @@ mod tests {
             assert!(d >= floor && d <= floor * 2, "retry {retry}: {d:?}");
         }
         assert_eq!(next(&s, Some(StatusCode::OK), None, 1), Next::Delivered);
-        assert!(matches!(next(&s, Some(StatusCode::INTERNAL_SERVER_ERROR), None, 3), Next::Retry(_)));
-        assert_eq!(next(&s, Some(StatusCode::INTERNAL_SERVER_ERROR), None, 4), Next::Dead("retries_exhausted"));
+        assert!(matches!(
+            next(&s, Some(StatusCode::INTERNAL_SERVER_ERROR), None, 3),
+            Next::Retry(_)
+        ));
+        assert_eq!(
+            next(&s, Some(StatusCode::INTERNAL_SERVER_ERROR), None, 4),
+            Next::Dead("retries_exhausted")
+        );
         assert_eq!(next(&s, None, None, 4), Next::Dead("retries_exhausted"));
-        assert_eq!(next(&s, Some(StatusCode::GONE), None, 1), Next::Dead("gone"));
+        assert_eq!(
+            next(&s, Some(StatusCode::GONE), None, 1),
+            Next::Dead("gone")
+        );
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_the_bound() {
-        let s = Settings { max_retry_after: Duration::from_secs(30), ..settings() };
-        assert_eq!(next(&s, Some(StatusCode::TOO_MANY_REQUESTS), Some(7), 1), Next::Retry(Duration::from_secs(7)));
-        assert_eq!(next(&s, Some(StatusCode::SERVICE_UNAVAILABLE), Some(3600), 1), Next::Retry(Duration::from_secs(30)));
+        let s = Settings {
+            max_retry_after: Duration::from_secs(30),
+            ..settings()
+        };
+        assert_eq!(
+            next(&s, Some(StatusCode::TOO_MANY_REQUESTS), Some(7), 1),
+            Next::Retry(Duration::from_secs(7))
+        );
+        assert_eq!(
+            next(&s, Some(StatusCode::SERVICE_UNAVAILABLE), Some(3600), 1),
+            Next::Retry(Duration::from_secs(30))
+        );
         // Retry-After on other statuses is ignored.
-        assert!(matches!(next(&s, Some(StatusCode::BAD_GATEWAY), Some(3600), 1), Next::Retry(d) if d < Duration::from_secs(1)));
+        assert!(
+            matches!(next(&s, Some(StatusCode::BAD_GATEWAY), Some(3600), 1), Next::Retry(d) if d < Duration::from_secs(1))
+        );
     }
 }

@@ -14,9 +14,15 @@ const ROUND: usize = 500;
 pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
     let from = store.fanout_position().await?;
     let events = store.outbox_after(from, ROUND).await?;
-    let Some(last) = events.last().map(|(p, _)| *p) else { return Ok(0) };
-    let channels: Vec<Channel> =
-        store.list_channels().await?.into_iter().filter(|c| c.webhook_url.is_some()).collect();
+    let Some(last) = events.last().map(|(p, _)| *p) else {
+        return Ok(0);
+    };
+    let channels: Vec<Channel> = store
+        .list_channels()
+        .await?
+        .into_iter()
+        .filter(|c| c.webhook_url.is_some())
+        .collect();
     let now = agusto_schemas::now();
     let mut deliveries = Vec::new();
     for (position, event) in &events {
@@ -60,12 +66,18 @@ fn subscribed(channel: &Channel, event: &Event) -> bool {
     }
 }
 
-async fn payload(store: &dyn Store, channel: &Channel, event: &Event) -> agusto_store::Result<serde_json::Value> {
+async fn payload(
+    store: &dyn Store,
+    channel: &Channel,
+    event: &Event,
+) -> agusto_store::Result<serde_json::Value> {
     let mut data = event.data.clone();
     if event.event_type == EventType::StockChanged
         && let Some(code) = &event.product_code
     {
-        let sku = store.skus_for(&channel.id, std::slice::from_ref(code)).await?;
+        let sku = store
+            .skus_for(&channel.id, std::slice::from_ref(code))
+            .await?;
         if let Some(s) = sku.into_iter().next() {
             data["sku"] = json!(s);
         }

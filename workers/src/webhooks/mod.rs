@@ -77,22 +77,39 @@ pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Rec
         if let Err(e) = fanout::fan_out(store.as_ref()).await {
             tracing::warn!(error = %e, "webhook fan-out failed; will retry");
         }
-        match store.due_deliveries(agusto_schemas::now(), settings.concurrency * 2).await {
+        match store
+            .due_deliveries(agusto_schemas::now(), settings.concurrency * 2)
+            .await
+        {
             Err(e) => tracing::warn!(error = %e, "reading due webhook deliveries failed"),
             Ok(due) => {
                 for d in due {
-                    if in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(&d.id) {
+                    if in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .contains(&d.id)
+                    {
                         continue;
                     }
                     let channel = per_channel
                         .entry(d.channel_id.clone())
                         .or_insert_with(|| Arc::new(Semaphore::new(settings.per_channel.max(1))))
                         .clone();
-                    let (Ok(g), Ok(c)) = (all.clone().try_acquire_owned(), channel.try_acquire_owned()) else {
+                    let (Ok(g), Ok(c)) =
+                        (all.clone().try_acquire_owned(), channel.try_acquire_owned())
+                    else {
                         continue;
                     };
-                    in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(d.id.clone());
-                    let (client, settings, store, in_flight) = (client.clone(), settings.clone(), store.clone(), in_flight.clone());
+                    in_flight
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(d.id.clone());
+                    let (client, settings, store, in_flight) = (
+                        client.clone(),
+                        settings.clone(),
+                        store.clone(),
+                        in_flight.clone(),
+                    );
                     tasks.spawn(async move {
                         let id = d.id.clone();
                         if let Err(e) = deliver::attempt(&client, &settings, store.as_ref(), d).await {

@@ -14,7 +14,10 @@ pub struct DenyList(pub Arc<Vec<IpNet>>);
 
 impl Default for DenyList {
     fn default() -> Self {
-        DenyList(Arc::new(vec!["169.254.0.0/16".parse().expect("valid CIDR"), "fe80::/10".parse().expect("valid CIDR")]))
+        DenyList(Arc::new(vec![
+            "169.254.0.0/16".parse().expect("valid CIDR"),
+            "fe80::/10".parse().expect("valid CIDR"),
+        ]))
     }
 }
 
@@ -36,8 +39,12 @@ impl DenyList {
         }
         match url.host() {
             None => Err("no host".into()),
-            Some(url::Host::Ipv4(ip)) if self.denies(IpAddr::V4(ip)) => Err(format!("address {ip} is denied")),
-            Some(url::Host::Ipv6(ip)) if self.denies(IpAddr::V6(ip)) => Err(format!("address {ip} is denied")),
+            Some(url::Host::Ipv4(ip)) if self.denies(IpAddr::V4(ip)) => {
+                Err(format!("address {ip} is denied"))
+            }
+            Some(url::Host::Ipv6(ip)) if self.denies(IpAddr::V6(ip)) => {
+                Err(format!("address {ip} is denied"))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -48,7 +55,8 @@ impl Resolve for DenyList {
         let deny = self.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if let Some(bad) = addrs.iter().find(|a| deny.denies(a.ip())) {
                 return Err(format!("{host} resolves to denied address {}", bad.ip()).into());
             }
@@ -68,10 +76,25 @@ mod tests {
     #[test]
     fn metadata_addresses_and_other_schemes_are_refused() {
         let deny = DenyList::default();
-        assert!(deny.check_url(&"http://169.254.169.254/latest".parse().unwrap()).is_err());
-        assert!(deny.check_url(&"ftp://example.com/".parse().unwrap()).is_err());
-        assert!(deny.check_url(&"http://[::ffff:169.254.1.1]/".parse().unwrap()).is_err());
-        assert!(deny.check_url(&"http://127.0.0.1:8080/hook".parse().unwrap()).is_ok());
-        assert!(deny.check_url(&"https://toko.example/hook".parse().unwrap()).is_ok());
+        assert!(
+            deny.check_url(&"http://169.254.169.254/latest".parse().unwrap())
+                .is_err()
+        );
+        assert!(
+            deny.check_url(&"ftp://example.com/".parse().unwrap())
+                .is_err()
+        );
+        assert!(
+            deny.check_url(&"http://[::ffff:169.254.1.1]/".parse().unwrap())
+                .is_err()
+        );
+        assert!(
+            deny.check_url(&"http://127.0.0.1:8080/hook".parse().unwrap())
+                .is_ok()
+        );
+        assert!(
+            deny.check_url(&"https://toko.example/hook".parse().unwrap())
+                .is_ok()
+        );
     }
 }
