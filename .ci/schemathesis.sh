@@ -9,7 +9,8 @@
 # cases for every parameter and body field; fuzzing; stateful: chains such as
 # POST /tokens -> DELETE /tokens/{id}); staff and channel get fuzzing, which
 # is where their different views (403s, channel SKUs, own orders) show up.
-# About 1,400 cases in all; well under a minute with a debug build.
+# About 1,650 cases in all (seeded, so the same ones every run); about 15 s
+# with a debug build on 2 cores.
 #
 # Before that, a few requests schemathesis never makes (unknown route,
 # unknown method, undecodable path segment, JSON array body) are checked to
@@ -135,6 +136,7 @@ probe() {
 probe GET /api/v1/no-such-route 404
 probe DELETE /api/v1/products 405
 probe GET /api/v1/inventory/%FF 400
+probe POST /api/v1/webhooks/deliveries/%FF/retry 400
 probe POST /api/v1/tokens 400 '["staff","ci"]'
 probe POST /api/v1/stock/receipts 400 '{"reference":"ci","lines":[["CI-APPLE",1]]}'
 echo "schemathesis.sh: edge probes answered problem+json"

@@ -94,7 +94,7 @@ impl<C: Send + 'static, R: Send + 'static> Bus<C, R> for EmbeddedBus<C, R> {
     }
 }
 
-impl<C, R> PartitionReader<C, R> {
+impl<C, R: Send + 'static> PartitionReader<C, R> {
     /// This reader's partition.
     pub fn partition(&self) -> u32 {
         self.partition
@@ -115,10 +115,18 @@ impl<C, R> PartitionReader<C, R> {
         Some(batch)
     }
 
-    fn deliver(&mut self, (at, command, reply_to): Queued<C, R>) -> Delivery<C, R> {
+    fn deliver(&mut self, (at, command, reply_to): Queued<C, R>) -> Delivery<C, R>
+    where
+        R: Send + 'static,
+    {
         let offset = self.next_offset;
         self.next_offset += 1;
-        Delivery::new(self.partition, offset, at, command, reply_to)
+        let reply = reply_to.map(|tx| -> crate::ReplyFn<R> {
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            })
+        });
+        Delivery::new(self.partition, offset, at, command, reply)
     }
 }
 

@@ -10,7 +10,6 @@ pub mod embedded;
 
 use agusto_schemas::Timestamp;
 use async_trait::async_trait;
-use tokio::sync::oneshot;
 
 /// Errors of every bus implementation.
 #[derive(Debug, thiserror::Error)]
@@ -45,18 +44,21 @@ pub trait Bus<C, R>: Send + Sync + 'static {
     }
 }
 
+/// Sends a reply to whoever waits for it (an in-process channel, a reply topic).
+pub type ReplyFn<R> = Box<dyn FnOnce(R) + Send + Sync>;
+
 /// A command as a writer receives it.
-#[derive(Debug)]
 pub struct Delivery<C, R> {
     /// Partition it was read from.
     pub partition: u32,
-    /// Its position in the partition (strictly increasing, gap-free per run).
+    /// Its position in the partition, 1-based (strictly increasing); 0 for a
+    /// command the writer's own process injected (a timer), which is not in the log.
     pub offset: u64,
     /// When it was appended; the writer's notion of "now" for this command.
     pub at: Timestamp,
     /// The command.
     pub command: C,
-    reply_to: Option<oneshot::Sender<R>>,
+    reply_to: Option<ReplyFn<R>>,
 }
 
 impl<C, R> Delivery<C, R> {
@@ -66,7 +68,7 @@ impl<C, R> Delivery<C, R> {
         offset: u64,
         at: Timestamp,
         command: C,
-        reply_to: Option<oneshot::Sender<R>>,
+        reply_to: Option<ReplyFn<R>>,
     ) -> Self {
         Delivery {
             partition,
@@ -79,8 +81,8 @@ impl<C, R> Delivery<C, R> {
 
     /// Sends the reply; a no-op when nobody waits any more or it was sent already.
     pub fn reply(&mut self, reply: R) {
-        if let Some(tx) = self.reply_to.take() {
-            let _ = tx.send(reply);
+        if let Some(send) = self.reply_to.take() {
+            send(reply);
         }
     }
 }

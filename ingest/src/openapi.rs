@@ -5,7 +5,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::Problem;
-use crate::routes::{access, catalogue, orders, stock, views, webhooks};
+use crate::routes::{
+    access, catalogue, order_reads, orders, stock, stock_changes, views, webhooks,
+};
 
 /// The error responses every `/api/v1` operation may give (problem+json).
 #[derive(IntoResponses)]
@@ -97,8 +99,8 @@ impl Modify for Security {
     info(title = "Agusto WMS", description = "Stock and order fulfilment for online stores (API contract v1)"),
     paths(
         catalogue::put_product, catalogue::list_products, catalogue::put_sku,
-        stock::inventory, stock::stock_levels, stock::receipt, stock::adjustment, stock::movements,
-        orders::place, orders::list, orders::get_order, orders::status, orders::paid, orders::cancel,
+        stock::inventory, stock::stock_levels, stock_changes::receipt, stock_changes::adjustment, stock::movements,
+        orders::place, order_reads::list, order_reads::get_order, order_reads::status, orders::paid, orders::cancel,
         orders::pick, orders::pack, orders::complete,
         access::create_channel, access::update_channel, access::create_token, access::revoke_token,
         webhooks::list, webhooks::retry, webhooks::channel,

@@ -29,7 +29,8 @@ pub const MAX_BATCH: usize = 512;
 const EXPIRY_SWEEP_LIMIT: usize = 500;
 
 type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
-type OrderDelivery = Delivery<OrderCommand, OrderReply>;
+/// An order command as the order writer receives it.
+pub type OrderDelivery = Delivery<OrderCommand, OrderReply>;
 
 /// Applies the order commands of one partition.
 pub struct OrderWriter {
@@ -65,16 +66,19 @@ impl OrderWriter {
     /// Applies batches until the log closes.
     pub async fn run(self, mut reader: PartitionReader<OrderCommand, OrderReply>) {
         while let Some(batch) = reader.next_batch(MAX_BATCH).await {
-            BATCH_SIZE
-                .with_label_values(&["orders"])
-                .observe(batch.len() as f64);
-            let mut rest: VecDeque<OrderDelivery> = batch.into();
-            while !rest.is_empty() {
-                let round = next_round(&mut rest);
-                self.apply_round(round).await;
-            }
+            self.apply(batch).await;
         }
         tracing::debug!(partition = self.partition, "order writer stopped");
+    }
+
+    /// Applies one batch of deliveries, in rounds of distinct orders, and replies to each.
+    pub async fn apply(&self, batch: Vec<OrderDelivery>) {
+        BATCH_SIZE.with_label_values(&["orders"]).observe(batch.len() as f64);
+        let mut rest: VecDeque<OrderDelivery> = batch.into();
+        while !rest.is_empty() {
+            let round = next_round(&mut rest);
+            self.apply_round(round).await;
+        }
     }
 
     /// Applies commands about distinct orders together: their stock requests
@@ -164,7 +168,8 @@ impl OrderWriter {
                 }
             });
         }
-        batch.applied = Some(AppliedOffset {
+        // Commands injected by this process's own timer (offset 0) are not in the log.
+        batch.applied = (offset > 0).then(|| AppliedOffset {
             log: ORDER_LOG.into(),
             partition: self.partition,
             offset,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{StockCommand, StockLevel, StockReply, Timestamp, partition_for};
 use agusto_store::{AppliedOffset, StockBatch, Store};
@@ -40,17 +41,19 @@ impl StockWriter {
 
     /// Applies batches until the log closes.
     pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
-        while let Some(mut batch) = reader.next_batch(MAX_BATCH).await {
-            let commands: Vec<_> = batch
-                .iter()
-                .map(|d| (d.offset, d.command.clone(), d.at))
-                .collect();
-            let replies = self.apply_batch(&commands).await;
-            for (d, r) in batch.iter_mut().zip(replies) {
-                d.reply(r);
-            }
+        while let Some(batch) = reader.next_batch(MAX_BATCH).await {
+            self.apply(batch).await;
         }
         tracing::debug!(partition = self.partition, "stock writer stopped");
+    }
+
+    /// Applies one batch of deliveries (one store transaction) and replies to each.
+    pub async fn apply(&mut self, mut batch: Vec<Delivery<StockCommand, StockReply>>) {
+        let commands: Vec<_> = batch.iter().map(|d| (d.offset, d.command.clone(), d.at)).collect();
+        let replies = self.apply_batch(&commands).await;
+        for (d, r) in batch.iter_mut().zip(replies) {
+            d.reply(r);
+        }
     }
 
     /// Applies `(offset, command, at)` triples and persists their effects with
@@ -98,7 +101,8 @@ impl StockWriter {
             reservations_put: fx.holds_put,
             reservations_delete: fx.holds_deleted,
             events: fx.events,
-            applied: Some(AppliedOffset {
+            // Commands injected by this process's own timer (offset 0) are not in the log.
+            applied: (offset > 0).then(|| AppliedOffset {
                 log: STOCK_LOG.into(),
                 partition: self.partition,
                 offset,

@@ -9,8 +9,10 @@ use crate::AppState;
 
 pub(crate) mod access;
 pub(crate) mod catalogue;
+pub(crate) mod order_reads;
 pub(crate) mod orders;
 pub(crate) mod stock;
+pub(crate) mod stock_changes;
 pub(crate) mod views;
 pub(crate) mod webhooks;
 
@@ -28,11 +30,11 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/inventory/{sku}", get(stock::inventory))
         .route("/api/v1/inventory/{sku}/movements", get(stock::movements))
         .route("/api/v1/stock-levels", get(stock::stock_levels))
-        .route("/api/v1/stock/receipts", post(stock::receipt))
-        .route("/api/v1/stock/adjustments", post(stock::adjustment))
-        .route("/api/v1/orders", post(orders::place).get(orders::list))
-        .route("/api/v1/orders/{id}", get(orders::get_order))
-        .route("/api/v1/orders/{id}/status", get(orders::status))
+        .route("/api/v1/stock/receipts", post(stock_changes::receipt))
+        .route("/api/v1/stock/adjustments", post(stock_changes::adjustment))
+        .route("/api/v1/orders", post(orders::place).get(order_reads::list))
+        .route("/api/v1/orders/{id}", get(order_reads::get_order))
+        .route("/api/v1/orders/{id}/status", get(order_reads::status))
         .route("/api/v1/orders/{id}/paid", patch(orders::paid))
         .route("/api/v1/orders/{id}/cancel", post(orders::cancel))
         .route("/api/v1/orders/{id}/pick", post(orders::pick))

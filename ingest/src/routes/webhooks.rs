@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use agusto_store::{Delivery, DeliveryStatus};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,7 +15,20 @@ use super::views::PageOf;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Params;
+use crate::extract::{ApiPath, Params};
+
+/// The statuses of a delivery, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DeliveryStatusName {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Out of attempts: dead-lettered, can be retried.
+    Failed,
+}
 
 /// One HTTP attempt.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +56,7 @@ pub struct DeliveryView {
     #[serde(rename = "type")]
     pub event_type: String,
     /// `pending`, `delivered` or `failed` (dead-lettered).
+    #[schema(value_type = DeliveryStatusName)]
     pub status: String,
     /// Every attempt, oldest first.
     pub attempts: Vec<AttemptView>,
@@ -85,9 +99,9 @@ impl From<Delivery> for DeliveryView {
 
 /// Webhook deliveries, newest first (admin/staff); `status=failed` is the dead-letter list.
 #[utoipa::path(get, path = "/api/v1/webhooks/deliveries", tag = "webhooks",
-    params(("status" = Option<String>, Query, description = "pending, delivered or failed"),
+    params(("status" = Option<DeliveryStatusName>, Query, description = "Only deliveries in this status"),
            ("channel_id" = Option<String>, Query, description = "Only this channel's deliveries"),
-           ("limit" = Option<i64>, Query, description = "1–1000, default 100"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
     responses((status = 200, description = "A page of deliveries", body = PageOf<DeliveryView>), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -123,7 +137,7 @@ pub async fn list(
 pub async fn retry(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeliveryView>> {
     who.require_staff()?;
     let mut d = state
@@ -154,7 +168,7 @@ pub async fn retry(
 pub async fn channel(
     State(state): State<Arc<AppState>>,
     who: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
     let c = state
