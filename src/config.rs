@@ -50,6 +50,20 @@ pub struct Config {
     pub expiry_interval_ms: u64,
     /// `auto` (JSON unless on a terminal), `json` or `text`.
     pub log_format: String,
+    /// Distributed mode: `sqlite:<path>` (default: the data dir's file) or `scylla:<host:port,...>`.
+    pub store: String,
+    /// Distributed mode: Kafka bootstrap brokers, comma-separated.
+    pub kafka_brokers: String,
+    /// Partitions of the replies topic.
+    pub reply_partitions: u32,
+    /// Replication factor of topics created at start-up.
+    pub kafka_replication: u32,
+    /// Consumer group session timeout.
+    pub kafka_session_timeout_ms: u64,
+    /// Longest gap between polls (also the rebalance timeout).
+    pub kafka_max_poll_interval_ms: u64,
+    /// This process's id on the bus (reply routing); generated when empty.
+    pub instance_id: String,
 }
 
 impl Default for Config {
@@ -74,6 +88,13 @@ impl Default for Config {
             default_rate_limit_per_second: 1000,
             expiry_interval_ms: 1000,
             log_format: "auto".into(),
+            store: String::new(),
+            kafka_brokers: "127.0.0.1:9092".into(),
+            reply_partitions: 8,
+            kafka_replication: 1,
+            kafka_session_timeout_ms: 10_000,
+            kafka_max_poll_interval_ms: 30_000,
+            instance_id: String::new(),
         }
     }
 }
@@ -188,6 +209,32 @@ impl Config {
             webhooks: Some(self.webhooks()?),
             ..Default::default()
         })
+    }
+
+    /// Kafka settings for a process playing `role` (used in a generated instance id).
+    pub fn kafka(&self, role: &str) -> agusto_bus::kafka::KafkaSettings {
+        let instance_id = if self.instance_id.is_empty() {
+            format!(
+                "{role}-{}-{:x}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_micros()
+            )
+        } else {
+            self.instance_id.clone()
+        };
+        agusto_bus::kafka::KafkaSettings {
+            brokers: self.kafka_brokers.clone(),
+            stock_partitions: self.stock_partitions,
+            order_partitions: self.order_partitions,
+            reply_partitions: self.reply_partitions.max(1),
+            replication: self.kafka_replication.max(1) as i32,
+            session_timeout: Duration::from_millis(self.kafka_session_timeout_ms),
+            max_poll_interval: Duration::from_millis(self.kafka_max_poll_interval_ms),
+            instance_id,
+        }
     }
 
     /// The configuration as TOML, with the admin token hidden.

@@ -2,6 +2,7 @@
 //! everything else lives in the workspace crates.
 
 mod config;
+mod distributed;
 mod serve;
 
 use std::path::PathBuf;
@@ -38,6 +39,14 @@ impl Common {
         }
         Ok(config)
     }
+
+    fn load_with(&self, listen: Option<String>) -> anyhow::Result<Config> {
+        let mut config = self.load()?;
+        if let Some(l) = listen {
+            config.listen = l;
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -47,6 +56,25 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// HTTP listen address (port 0 picks a free port; the address is printed).
+        #[arg(long, env = "AGUSTO_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Distributed: the HTTP API, publishing commands to Kafka (AGUSTO_KAFKA_BROKERS, AGUSTO_STORE).
+    Ingest {
+        #[command(flatten)]
+        common: Common,
+        /// HTTP listen address (port 0 picks a free port; the address is printed).
+        #[arg(long, env = "AGUSTO_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Distributed: writers consuming Kafka (AGUSTO_KAFKA_BROKERS, AGUSTO_STORE); serves /healthz and /metrics.
+    Worker {
+        /// Which writers to run.
+        #[arg(value_enum)]
+        role: distributed::Role,
+        #[command(flatten)]
+        common: Common,
+        /// Listen address of /healthz and /metrics.
         #[arg(long, env = "AGUSTO_LISTEN")]
         listen: Option<String>,
     },
@@ -85,6 +113,20 @@ fn main() -> anyhow::Result<()> {
             }
             serve::init_logging(&config.log_format);
             runtime.block_on(serve::serve(config))
+        }
+        Command::Ingest { common, listen } => {
+            let config = common.load_with(listen)?;
+            serve::init_logging(&config.log_format);
+            runtime.block_on(distributed::ingest(config))
+        }
+        Command::Worker {
+            role,
+            common,
+            listen,
+        } => {
+            let config = common.load_with(listen)?;
+            serve::init_logging(&config.log_format);
+            runtime.block_on(distributed::worker(config, role))
         }
         Command::Config { common } => {
             print!("{}", common.load()?.redacted_toml()?);

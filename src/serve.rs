@@ -31,7 +31,7 @@ pub fn init_logging(format: &str) {
 
 /// Makes sure an admin token exists: the configured one (stored hashed), or
 /// on first start a generated one, printed once.
-async fn bootstrap_admin(store: &dyn Store, configured: &str) -> anyhow::Result<()> {
+pub async fn bootstrap_admin(store: &dyn Store, configured: &str) -> anyhow::Result<()> {
     let token = if !configured.is_empty() {
         if store
             .token_by_hash(&agusto_ingest::token_hash(configured))
@@ -63,18 +63,32 @@ async fn bootstrap_admin(store: &dyn Store, configured: &str) -> anyhow::Result<
 /// Runs until SIGTERM / Ctrl-C, then drains: in-flight requests finish, the
 /// writers flush what is queued, and the process exits.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let path = config.database();
-    let store: Arc<dyn Store> = Arc::new(
-        agusto_store::sqlite::SqliteStore::open(&path)
-            .with_context(|| format!("opening {}", path.display()))?,
-    );
+    let store = open_sqlite(&config.database())?;
     bootstrap_admin(store.as_ref(), &config.admin_token).await?;
     let running = agusto_workers::embedded::start(store.clone(), &config.embedded()?).await?;
     let app = agusto_ingest::app(store.clone(), running.warehouse(), config.ingest());
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let listener = listen(&config).await?;
+    println!(
+        "agusto listening on http://{} (data in {})",
+        listener.local_addr()?,
+        config.data_dir.display()
+    );
+    serve_http(listener, app).await?;
+    tracing::info!("draining writers");
+    running.shutdown(Duration::from_secs(10)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the SQLite store at `path`.
+pub fn open_sqlite(path: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    let store = agusto_store::sqlite::SqliteStore::open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Binds the main listener (and the separate metrics listener, if configured).
+pub async fn listen(config: &Config) -> anyhow::Result<tokio::net::TcpListener> {
     if !config.metrics_listen.is_empty() {
         let metrics = tokio::net::TcpListener::bind(&config.metrics_listen)
             .await
@@ -86,20 +100,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
         tokio::spawn(async move { axum::serve(metrics, router).await });
     }
-    println!(
-        "agusto listening on http://{addr} (data in {})",
-        config.data_dir.display()
-    );
-    tracing::info!(%addr, data = %path.display(), "agusto serve started");
+    tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))
+}
+
+/// Serves `app` until SIGTERM / Ctrl-C; in-flight requests finish first.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> anyhow::Result<()> {
+    tracing::info!(addr = %listener.local_addr()?, "http listening");
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
-    tracing::info!("draining writers");
-    running.shutdown(Duration::from_secs(10)).await;
-    tracing::info!("stopped");
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! distributed one is a Kafka topic pair (commands + replies).
 
 pub mod embedded;
+pub mod kafka;
 
 use agusto_schemas::Timestamp;
 use async_trait::async_trait;

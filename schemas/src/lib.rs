@@ -4,13 +4,17 @@
 //! Everything here is plain data (serde-serialisable) so that the embedded
 //! in-process bus and a log such as Kafka can carry the same values.
 
+pub mod avro;
 pub mod envelope;
 pub mod event;
 pub mod order;
 pub mod partition;
 pub mod stock;
 
-pub use envelope::{CommandEnvelope, Keyed, OrderEnvelope, ReplyBody, ReplyEnvelope, ReplyTo, StockEnvelope};
+pub use avro::{AvroMessage, CodecError};
+pub use envelope::{
+    CommandEnvelope, Keyed, OrderEnvelope, ReplyBody, ReplyEnvelope, ReplyTo, StockEnvelope,
+};
 pub use event::{Event, EventType};
 pub use order::{
     NewOrder, Order, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, StatusChange,

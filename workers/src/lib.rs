@@ -2,6 +2,7 @@
 //! reservation expiry), the partition writers that apply it, and the
 //! embedded runtime that wires them to in-process logs.
 
+pub mod cluster;
 pub mod domain;
 pub mod embedded;
 pub mod expiry;

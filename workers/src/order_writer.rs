@@ -73,7 +73,9 @@ impl OrderWriter {
 
     /// Applies one batch of deliveries, in rounds of distinct orders, and replies to each.
     pub async fn apply(&self, batch: Vec<OrderDelivery>) {
-        BATCH_SIZE.with_label_values(&["orders"]).observe(batch.len() as f64);
+        BATCH_SIZE
+            .with_label_values(&["orders"])
+            .observe(batch.len() as f64);
         let mut rest: VecDeque<OrderDelivery> = batch.into();
         while !rest.is_empty() {
             let round = next_round(&mut rest);

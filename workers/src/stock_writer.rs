@@ -49,7 +49,10 @@ impl StockWriter {
 
     /// Applies one batch of deliveries (one store transaction) and replies to each.
     pub async fn apply(&mut self, mut batch: Vec<Delivery<StockCommand, StockReply>>) {
-        let commands: Vec<_> = batch.iter().map(|d| (d.offset, d.command.clone(), d.at)).collect();
+        let commands: Vec<_> = batch
+            .iter()
+            .map(|d| (d.offset, d.command.clone(), d.at))
+            .collect();
         let replies = self.apply_batch(&commands).await;
         for (d, r) in batch.iter_mut().zip(replies) {
             d.reply(r);

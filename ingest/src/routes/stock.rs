@@ -93,6 +93,8 @@ pub async fn stock_levels(
 ) -> ApiResult<Json<PageOf<StockView>>> {
     let skus = params.all("sku");
     let limit = params.limit(100)?;
+    // Checked even when `sku` takes precedence: a malformed value is a 400, never ignored.
+    let since = params.timestamp("updated_since")?;
     if !skus.is_empty() {
         if skus.len() > MAX_SKUS {
             return Err(ApiError::invalid(
@@ -121,7 +123,7 @@ pub async fn stock_levels(
             next_cursor: None,
         }));
     }
-    let Some(since) = params.timestamp("updated_since")? else {
+    let Some(since) = since else {
         return Err(ApiError::invalid(
             "sku",
             "give sku=… (repeatable) or updated_since=<RFC 3339>",

@@ -1,0 +1,129 @@
+//! The distributed bus on Apache Kafka (rdkafka): command topics keyed by
+//! product code / order id, one partition per writer, replies addressed to the
+//! requesting process on `agusto.replies`.
+//!
+//! Writers store a message's offset only after its effect is durable in the
+//! store, and commit synchronously when partitions are revoked
+//! (at-least-once; replays are no-ops in the writers).
+
+mod consumer;
+mod metrics;
+mod requester;
+mod wire;
+
+pub use consumer::CommandLog;
+pub use consumer::PartitionBatch;
+pub use requester::{KafkaBus, Replies};
+pub use wire::LogCommand;
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+
+use crate::{Error, Result};
+
+/// Stock commands, keyed by product code.
+pub const STOCK_TOPIC: &str = "agusto.stock.commands";
+/// Order commands, keyed by order id.
+pub const ORDER_TOPIC: &str = "agusto.order.commands";
+/// Replies, keyed by requester instance.
+pub const REPLY_TOPIC: &str = "agusto.replies";
+
+/// Connection and topology settings of every distributed process.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// Bootstrap brokers, comma-separated `host:port`.
+    pub brokers: String,
+    /// Partitions of `agusto.stock.commands` (= stock writers at most).
+    pub stock_partitions: u32,
+    /// Partitions of `agusto.order.commands` (= order writers at most).
+    pub order_partitions: u32,
+    /// Partitions of `agusto.replies`.
+    pub reply_partitions: u32,
+    /// Replication factor for topics created at start-up.
+    pub replication: i32,
+    /// Consumer group session timeout.
+    pub session_timeout: Duration,
+    /// Longest gap between polls before a consumer leaves its group.
+    pub max_poll_interval: Duration,
+    /// This process's id (reply routing, client id).
+    pub instance_id: String,
+}
+
+impl KafkaSettings {
+    /// Client settings shared by producers, consumers and the admin client.
+    pub fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("client.id", format!("agusto-{}", self.instance_id))
+            .set("socket.keepalive.enable", "true");
+        c
+    }
+
+    /// Idempotent producer settings.
+    pub fn producer(&self) -> ClientConfig {
+        let mut c = self.client();
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", "30000");
+        c
+    }
+
+    /// Consumer settings for a writer group: manual offset store, auto commit
+    /// of stored offsets, short timeouts (see DESIGN.md "Testing").
+    pub fn consumer(&self, group: &str) -> ClientConfig {
+        let mut c = self.client();
+        c.set("group.id", group)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "500")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set(
+                "session.timeout.ms",
+                self.session_timeout.as_millis().to_string(),
+            )
+            .set(
+                "max.poll.interval.ms",
+                self.max_poll_interval.as_millis().to_string(),
+            )
+            .set("statistics.interval.ms", "5000");
+        c
+    }
+}
+
+/// Creates the command and reply topics with the configured partition counts
+/// when they are missing (existing topics are left as they are).
+pub async fn ensure_topics(settings: &KafkaSettings) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = settings
+        .client()
+        .create()
+        .map_err(|e| Error::Unavailable(format!("kafka admin: {e}")))?;
+    let replication = || TopicReplication::Fixed(settings.replication);
+    let topics = [
+        NewTopic::new(STOCK_TOPIC, settings.stock_partitions as i32, replication()),
+        NewTopic::new(ORDER_TOPIC, settings.order_partitions as i32, replication()),
+        NewTopic::new(REPLY_TOPIC, settings.reply_partitions as i32, replication()),
+    ];
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .create_topics(&topics, &opts)
+        .await
+        .map_err(|e| Error::Unavailable(format!("creating topics: {e}")))?;
+    for r in results {
+        match r {
+            Ok(topic) => tracing::info!(%topic, "topic created"),
+            Err((topic, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {
+                tracing::debug!(%topic, "topic exists")
+            }
+            Err((topic, code)) => {
+                return Err(Error::Unavailable(format!(
+                    "creating topic {topic}: {code}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! `StockEnvelope` ⇄ `stock_envelope.avsc`.
+
+use apache_avro::types::Value;
+
+use super::CodecError;
+use super::envelope;
+use super::value::{Fields, array, bad_branch, branch, record, string, ts};
+use crate::{AdjustmentChange, ProductQty, ReleaseReason, StockCommand, StockEnvelope};
+
+pub(super) fn envelope_to_value(env: &StockEnvelope) -> Value {
+    envelope::to_value(env, command_to_value)
+}
+
+pub(super) fn envelope_from_value(v: Value) -> Result<StockEnvelope, CodecError> {
+    envelope::from_value("StockEnvelope", v, command_from_value)
+}
+
+/// Union branches of `command`, in schema order.
+const RECEIPT: u32 = 0;
+const ADJUST: u32 = 1;
+const RESERVE: u32 = 2;
+const CONFIRM: u32 = 3;
+const RELEASE: u32 = 4;
+const STOCK_OUT: u32 = 5;
+const SWEEP_LAPSED: u32 = 6;
+
+fn command_to_value(c: &StockCommand) -> Value {
+    match c {
+        StockCommand::Receipt {
+            receipt_id,
+            reference,
+            lines,
+        } => branch(
+            RECEIPT,
+            record(vec![
+                ("receipt_id", string(receipt_id)),
+                ("reference", string(reference)),
+                ("lines", array(lines, product_qty_value)),
+            ]),
+        ),
+        StockCommand::Adjust {
+            adjustment_id,
+            product_code,
+            change,
+            reason,
+        } => {
+            let change = match change {
+                AdjustmentChange::Delta(n) => branch(0, record(vec![("delta", Value::Long(*n))])),
+                AdjustmentChange::SetOnHand(n) => {
+                    branch(1, record(vec![("on_hand", Value::Long(*n))]))
+                }
+            };
+            branch(
+                ADJUST,
+                record(vec![
+                    ("adjustment_id", string(adjustment_id)),
+                    ("product_code", string(product_code)),
+                    ("change", change),
+                    ("reason", string(reason)),
+                ]),
+            )
+        }
+        StockCommand::Reserve {
+            order_id,
+            lines,
+            expires_at,
+        } => branch(
+            RESERVE,
+            record(vec![
+                ("order_id", string(order_id)),
+                ("lines", array(lines, product_qty_value)),
+                ("expires_at", ts(expires_at)),
+            ]),
+        ),
+        StockCommand::Confirm { order_id } => {
+            branch(CONFIRM, record(vec![("order_id", string(order_id))]))
+        }
+        StockCommand::Release { order_id, reason } => branch(
+            RELEASE,
+            record(vec![
+                ("order_id", string(order_id)),
+                ("reason", release_reason_value(*reason)),
+            ]),
+        ),
+        StockCommand::StockOut {
+            order_id,
+            reference,
+        } => branch(
+            STOCK_OUT,
+            record(vec![
+                ("order_id", string(order_id)),
+                ("reference", string(reference)),
+            ]),
+        ),
+        StockCommand::SweepLapsed { before } => {
+            branch(SWEEP_LAPSED, record(vec![("before", ts(before))]))
+        }
+    }
+}
+
+fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
+    let (index, inner) = super::value::as_branch("StockEnvelope.command", v)?;
+    Ok(match index {
+        RECEIPT => {
+            let mut r = Fields::of("Receipt", inner)?;
+            StockCommand::Receipt {
+                receipt_id: r.string("receipt_id")?,
+                reference: r.string("reference")?,
+                lines: r.array("lines", product_qty_from_value)?,
+            }
+        }
+        ADJUST => {
+            let mut r = Fields::of("Adjust", inner)?;
+            let (kind, change) = r.branch("change")?;
+            let change = match kind {
+                0 => AdjustmentChange::Delta(Fields::of("Delta", change)?.long("delta")?),
+                1 => AdjustmentChange::SetOnHand(Fields::of("SetOnHand", change)?.long("on_hand")?),
+                n => return Err(bad_branch("Adjust.change", n)),
+            };
+            StockCommand::Adjust {
+                adjustment_id: r.string("adjustment_id")?,
+                product_code: r.string("product_code")?,
+                change,
+                reason: r.string("reason")?,
+            }
+        }
+        RESERVE => {
+            let mut r = Fields::of("Reserve", inner)?;
+            StockCommand::Reserve {
+                order_id: r.string("order_id")?,
+                lines: r.array("lines", product_qty_from_value)?,
+                expires_at: r.ts("expires_at")?,
+            }
+        }
+        CONFIRM => StockCommand::Confirm {
+            order_id: Fields::of("Confirm", inner)?.string("order_id")?,
+        },
+        RELEASE => {
+            let mut r = Fields::of("Release", inner)?;
+            let order_id = r.string("order_id")?;
+            let symbol = r.symbol("reason")?;
+            let reason = match symbol.as_str() {
+                "cancelled" => ReleaseReason::Cancelled,
+                "expired" => ReleaseReason::Expired,
+                "compensation" => ReleaseReason::Compensation,
+                other => {
+                    return Err(CodecError::Shape(format!(
+                        "Release.reason: unknown symbol {other}"
+                    )));
+                }
+            };
+            StockCommand::Release { order_id, reason }
+        }
+        STOCK_OUT => {
+            let mut r = Fields::of("StockOut", inner)?;
+            StockCommand::StockOut {
+                order_id: r.string("order_id")?,
+                reference: r.string("reference")?,
+            }
+        }
+        SWEEP_LAPSED => StockCommand::SweepLapsed {
+            before: Fields::of("SweepLapsed", inner)?.ts("before")?,
+        },
+        n => return Err(bad_branch("StockEnvelope.command", n)),
+    })
+}
+
+fn release_reason_value(r: ReleaseReason) -> Value {
+    let (index, symbol) = match r {
+        ReleaseReason::Cancelled => (0, "cancelled"),
+        ReleaseReason::Expired => (1, "expired"),
+        ReleaseReason::Compensation => (2, "compensation"),
+    };
+    Value::Enum(index, symbol.to_owned())
+}
+
+fn product_qty_value(l: &ProductQty) -> Value {
+    record(vec![
+        ("product_code", string(&l.product_code)),
+        ("quantity", Value::Long(l.quantity)),
+    ])
+}
+
+fn product_qty_from_value(v: Value) -> Result<ProductQty, CodecError> {
+    let mut r = Fields::of("ProductQty", v)?;
+    Ok(ProductQty {
+        product_code: r.string("product_code")?,
+        quantity: r.long("quantity")?,
+    })
+}

@@ -1,0 +1,138 @@
+//! The distributed roles: `agusto ingest` and `agusto worker <role>`, over
+//! Kafka and a shared store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agusto_store::Store;
+use agusto_workers::cluster::{self, Timers};
+use anyhow::{Context, bail};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::serve::{bootstrap_admin, listen, open_sqlite, serve_http};
+
+/// Which writers a worker process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Stock writers (consumer group on agusto.stock.commands).
+    Stock,
+    /// Order writers (consumer group on agusto.order.commands) and order expiry.
+    Orders,
+    /// The webhook worker.
+    Webhooks,
+    /// All of the above.
+    All,
+}
+
+/// The store named by `AGUSTO_STORE` (`sqlite:<path>`; default: the data dir's SQLite file).
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let spec = config.store.trim();
+    if spec.is_empty() {
+        return open_sqlite(&config.database());
+    }
+    match spec.split_once(':') {
+        Some(("sqlite", path)) if !path.is_empty() => open_sqlite(std::path::Path::new(path)),
+        Some(("scylla", _)) => {
+            bail!("AGUSTO_STORE={spec}: this build has no ScyllaDB store yet; use sqlite:<path>")
+        }
+        _ => bail!("AGUSTO_STORE={spec}: expected sqlite:<path> or scylla:<host:port,...>"),
+    }
+}
+
+/// `agusto ingest`: the HTTP API, publishing commands to Kafka.
+pub async fn ingest(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    bootstrap_admin(store.as_ref(), &config.admin_token).await?;
+    let kafka = config.kafka("ingest");
+    agusto_bus::kafka::ensure_topics(&kafka)
+        .await
+        .context("creating topics")?;
+    let warehouse = cluster::warehouse(
+        &kafka,
+        Duration::from_millis(config.order_wait_ms),
+        Duration::from_secs(30),
+    )
+    .await
+    .context("connecting to Kafka")?;
+    let app = agusto_ingest::app(store, Arc::new(warehouse), config.ingest());
+    let listener = listen(&config).await?;
+    println!(
+        "agusto ingest listening on http://{} (instance {})",
+        listener.local_addr()?,
+        kafka.instance_id
+    );
+    serve_http(listener, app).await
+}
+
+/// `agusto worker <role>`: writers and/or the webhook worker; serves
+/// `/healthz` and `/metrics` on the listen address.
+pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
+    let store = open_store(&config)?;
+    let kafka = config.kafka(&format!("{role:?}").to_lowercase());
+    agusto_bus::kafka::ensure_topics(&kafka)
+        .await
+        .context("creating topics")?;
+    let timers = Timers {
+        expiry_interval: Duration::from_millis(config.expiry_interval_ms),
+        lapse_grace: Duration::from_secs(60),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    if matches!(role, Role::Stock | Role::All) {
+        let (s, k, t, r) = (
+            store.clone(),
+            kafka.clone(),
+            timers.clone(),
+            stopped.clone(),
+        );
+        tasks.spawn(async move {
+            cluster::run_stock_writers(s, k, t, r)
+                .await
+                .context("stock writers")
+        });
+    }
+    if matches!(role, Role::Orders | Role::All) {
+        let (s, k, t, r) = (
+            store.clone(),
+            kafka.clone(),
+            timers.clone(),
+            stopped.clone(),
+        );
+        tasks.spawn(async move {
+            cluster::run_order_writers(s, k, t, r)
+                .await
+                .context("order writers")
+        });
+    }
+    if matches!(role, Role::Webhooks | Role::All) {
+        let (s, w, r) = (store.clone(), config.webhooks()?, stopped.clone());
+        tasks.spawn(async move {
+            agusto_workers::webhooks::run(s, w, r).await;
+            Ok(())
+        });
+    }
+    let ops = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            axum::routing::get(agusto_ingest::metrics_handler),
+        );
+    let listener = listen(&config).await?;
+    println!(
+        "agusto worker {role:?} listening on http://{} (instance {})",
+        listener.local_addr()?,
+        kafka.instance_id
+    );
+    let failed = tokio::select! {
+        r = serve_http(listener, ops) => r.err(),
+        Some(r) = tasks.join_next() => Some(r.map_err(anyhow::Error::from).and_then(|r| r).err().unwrap_or_else(|| anyhow::anyhow!("a worker role stopped"))),
+    };
+    tracing::info!("stopping writers");
+    let _ = stop.send(true);
+    while tasks.join_next().await.is_some() {}
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
