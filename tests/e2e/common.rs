@@ -51,9 +51,17 @@ impl Server {
 
     /// Starts a server on `dir` (which may hold earlier data).
     pub fn start_in(dir: &Path, env: &[(&str, &str)], with_admin: bool) -> Server {
+        let mut args: Vec<String> = vec!["serve".into(), "--data-dir".into()];
+        args.push(dir.to_string_lossy().into_owned());
+        Server::launch(&args, dir, env, with_admin)
+    }
+
+    /// Runs `agusto <args> --listen 127.0.0.1:0` and waits for it to print
+    /// the address it listens on (any role: serve, ingest, worker).
+    pub fn launch(args: &[String], dir: &Path, env: &[(&str, &str)], with_admin: bool) -> Server {
         let mut cmd = binary();
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
+        cmd.args(args)
+            .args(["--listen", "127.0.0.1:0"])
             .env_remove("AGUSTO_ADMIN_TOKEN")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -72,7 +80,7 @@ impl Server {
                 .next()
                 .expect("agusto printed its address")
                 .expect("stdout line");
-            if let Some(rest) = line.strip_prefix("agusto listening on ") {
+            if let Some((_, rest)) = line.split_once(" listening on ") {
                 break rest.split_whitespace().next().expect("address").to_owned();
             }
             stdout.push(line);

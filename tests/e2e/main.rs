@@ -5,6 +5,7 @@ mod common;
 mod catalogue;
 mod durability;
 mod errors;
+mod kafka;
 mod orders;
 mod receiver;
 mod webhooks;

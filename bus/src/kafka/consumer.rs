@@ -18,7 +18,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use super::metrics::{CONSUMER_LAG, REBALANCES, UNDECODABLE};
+use super::metrics::{ASSIGNED, CONSUMER_LAG, REBALANCES, UNDECODABLE};
 use super::wire::{LogCommand, codec};
 use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Delivery, Error, ReplyFn, Result};
@@ -64,6 +64,7 @@ impl ConsumerContext for WriterContext {
 
 /// A writer group's view of one command topic.
 pub struct CommandLog<C: LogCommand> {
+    group: String,
     consumer: StreamConsumer<WriterContext>,
     producer: FutureProducer,
     rebalanced: Arc<AtomicBool>,
@@ -96,6 +97,7 @@ impl<C: LogCommand> CommandLog<C> {
         consumer.subscribe(&[C::TOPIC]).map_err(unavailable)?;
         let producer = settings.producer().create().map_err(unavailable)?;
         Ok(CommandLog {
+            group: group.to_owned(),
             consumer,
             producer,
             rebalanced,
@@ -166,6 +168,9 @@ impl<C: LogCommand> CommandLog<C> {
                 }
             }
         }
+        ASSIGNED
+            .with_label_values(&[&self.group])
+            .set(self.assigned().len() as i64);
         by_partition.into_values().collect()
     }
 

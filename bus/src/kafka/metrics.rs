@@ -33,3 +33,13 @@ pub static UNDECODABLE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     )
     .expect("metric registers once")
 });
+
+/// Partitions currently assigned to this process, by group.
+pub static ASSIGNED: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "agusto_assigned_partitions",
+        "Partitions assigned to this process, by consumer group",
+        &["group"]
+    )
+    .expect("metric registers once")
+});

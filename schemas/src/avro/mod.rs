@@ -30,6 +30,7 @@ mod stock;
 mod tests;
 mod value;
 
+use std::io::Read;
 use std::sync::OnceLock;
 
 use apache_avro::{
@@ -84,6 +85,9 @@ pub enum CodecError {
     /// validate against it on encoding).
     #[error("invalid Avro datum: {0}")]
     Avro(#[from] apache_avro::Error),
+    /// The datum ends before its schema says it does.
+    #[error("the Avro datum is cut short")]
+    Truncated,
     /// Bytes left over after the datum.
     #[error("{0} bytes left after the Avro datum")]
     TrailingBytes(usize),
@@ -182,12 +186,37 @@ impl AvroCodec {
                 found,
             });
         }
-        let mut rest = &bytes[HEADER_LEN..];
-        let value = self.reader.read_value(&mut rest)?;
-        if !rest.is_empty() {
-            return Err(CodecError::TrailingBytes(rest.len()));
+        let mut input = EndWatch {
+            rest: &bytes[HEADER_LEN..],
+            overran: false,
+        };
+        let value = self.reader.read_value(&mut input);
+        // apache-avro reads a union cut off by the end of the input as null
+        // (and a cut string as null), so a read past the end is what tells a
+        // truncated message from a complete one.
+        if input.overran {
+            return Err(CodecError::Truncated);
+        }
+        let value = value?;
+        if !input.rest.is_empty() {
+            return Err(CodecError::TrailingBytes(input.rest.len()));
         }
         Ok(value)
+    }
+}
+
+/// The datum's bytes, noting any attempt to read past their end.
+struct EndWatch<'a> {
+    rest: &'a [u8],
+    overran: bool,
+}
+
+impl Read for EndWatch<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !buf.is_empty() && self.rest.is_empty() {
+            self.overran = true;
+        }
+        self.rest.read(buf)
     }
 }
 

@@ -113,19 +113,18 @@ pub(super) fn as_symbol(what: &str, v: Value) -> Result<String, CodecError> {
     }
 }
 
-/// `["null", T]` (or a bare null) as an option.
+/// `["null", T]` as an option: branch 0 is `None`, branch 1 goes through `f`.
+/// (A null inside branch 1 is an error: the decoder yields one for a string
+/// cut short by the end of the input.)
 pub(super) fn as_opt<T>(
     what: &str,
     v: Value,
     f: impl FnOnce(&str, Value) -> Result<T, CodecError>,
 ) -> Result<Option<T>, CodecError> {
-    let inner = match v {
-        Value::Union(_, inner) => *inner,
-        other => other,
-    };
-    match inner {
-        Value::Null => Ok(None),
-        other => f(what, other).map(Some),
+    match v {
+        Value::Union(0, inner) if *inner == Value::Null => Ok(None),
+        Value::Union(1, inner) => f(what, *inner).map(Some),
+        other => Err(shape(what, &other)),
     }
 }
 

