@@ -31,7 +31,11 @@ fn envelope<C>(i: usize, command: C) -> CommandEnvelope<C> {
     CommandEnvelope {
         correlation_id: format!("corr-{i}"),
         // Both shapes of the optional reply address.
-        reply_to: if i % 2 == 0 { reply_to() } else { None },
+        reply_to: if i.is_multiple_of(2) {
+            reply_to()
+        } else {
+            None
+        },
         issued_at: t(i as i64),
         command,
     }
@@ -196,7 +200,7 @@ fn order_envelopes() -> Vec<OrderEnvelope> {
     for (i, action) in actions.into_iter().enumerate() {
         commands.push(OrderCommand::Transition {
             order_id: "ord_1".into(),
-            channel_id: (i % 2 == 0).then(|| "ch_webshop".to_owned()),
+            channel_id: i.is_multiple_of(2).then(|| "ch_webshop".to_owned()),
             action,
         });
     }
