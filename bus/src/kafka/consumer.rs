@@ -19,7 +19,8 @@ use rdkafka::statistics::Statistics;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::metrics::{ASSIGNED, CONSUMER_LAG, REBALANCES, UNDECODABLE};
-use super::wire::{LogCommand, codec};
+use super::wire::LogCommand;
+use agusto_schemas::avro::AvroMessage;
 use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Delivery, Error, ReplyFn, Result};
 
@@ -201,7 +202,7 @@ impl<C: LogCommand> CommandLog<C> {
                 instance: to.instance,
                 body: C::wrap(reply),
             };
-            let payload = codec::encode(&envelope);
+            let payload = envelope.encode();
             tokio::spawn(async move {
                 let record = FutureRecord::to(REPLY_TOPIC)
                     .partition(to.partition as i32)

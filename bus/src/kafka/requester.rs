@@ -13,7 +13,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
-use super::wire::{LogCommand, codec};
+use super::wire::LogCommand;
+use agusto_schemas::avro::AvroMessage;
 use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Bus, Error, Result};
 
@@ -68,7 +69,7 @@ impl Replies {
     }
 
     fn route(&self, payload: &[u8]) {
-        let Ok(reply) = codec::decode::<ReplyEnvelope>(payload) else {
+        let Ok(reply) = ReplyEnvelope::decode(payload) else {
             super::metrics::UNDECODABLE
                 .with_label_values(&[REPLY_TOPIC])
                 .inc();

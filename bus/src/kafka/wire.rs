@@ -1,6 +1,7 @@
 //! How each command type travels: its topic, its envelope encoding and how
 //! its reply is wrapped in a [`ReplyBody`].
 
+use agusto_schemas::avro::AvroMessage;
 use agusto_schemas::{
     CommandEnvelope, Keyed, OrderCommand, OrderReply, ReplyBody, StockCommand, StockReply,
 };
@@ -28,11 +29,11 @@ impl LogCommand for StockCommand {
     const TOPIC: &'static str = STOCK_TOPIC;
 
     fn encode(envelope: &CommandEnvelope<Self>) -> Vec<u8> {
-        codec::encode(envelope)
+        envelope.encode()
     }
 
     fn decode(bytes: &[u8]) -> Result<CommandEnvelope<Self>, String> {
-        codec::decode(bytes)
+        CommandEnvelope::decode(bytes).map_err(|e| e.to_string())
     }
 
     fn wrap(reply: StockReply) -> ReplyBody {
@@ -52,11 +53,11 @@ impl LogCommand for OrderCommand {
     const TOPIC: &'static str = ORDER_TOPIC;
 
     fn encode(envelope: &CommandEnvelope<Self>) -> Vec<u8> {
-        codec::encode(envelope)
+        envelope.encode()
     }
 
     fn decode(bytes: &[u8]) -> Result<CommandEnvelope<Self>, String> {
-        codec::decode(bytes)
+        CommandEnvelope::decode(bytes).map_err(|e| e.to_string())
     }
 
     fn wrap(reply: OrderReply) -> ReplyBody {
@@ -68,18 +69,5 @@ impl LogCommand for OrderCommand {
             ReplyBody::Order(r) => Some(r),
             ReplyBody::Stock(_) => None,
         }
-    }
-}
-
-/// Encoding of every message on the log.
-pub(crate) mod codec {
-    /// Encodes a message.
-    pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-        serde_json::to_vec(value).expect("messages serialise")
-    }
-
-    /// Decodes a message.
-    pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
     }
 }
