@@ -84,6 +84,13 @@ impl<C: Send + 'static, R: Send + 'static> Bus<C, R> for EmbeddedBus<C, R> {
         self.senders.len() as u32
     }
 
+    async fn ready(&self) -> Result<()> {
+        if self.senders.iter().any(|s| s.is_closed()) {
+            return Err(Error::Unavailable("a partition writer stopped".into()));
+        }
+        Ok(())
+    }
+
     async fn request(&self, partition: u32, command: C) -> Result<R> {
         let (tx, rx) = oneshot::channel();
         self.sender(partition)?

@@ -39,6 +39,11 @@ pub trait Bus<C, R>: Send + Sync + 'static {
     /// the wait themselves (the command goes on even if they stop waiting).
     async fn request(&self, partition: u32, command: C) -> Result<R>;
 
+    /// Succeeds when commands can be published and writers can be reached.
+    async fn ready(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The partition that owns `key`.
     fn partition_of(&self, key: &str) -> u32 {
         agusto_schemas::partition_for(key, self.partitions())

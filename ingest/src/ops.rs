@@ -25,6 +25,11 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
 
 async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
+    state
+        .warehouse
+        .ready()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok("ready")
 }
 

@@ -184,6 +184,37 @@ async fn the_seed_workflow_runs_through_separate_ingest_and_worker_processes() {
         metrics.contains("agusto_consumer_lag") || metrics.contains("agusto_rebalances_total"),
         "{metrics}"
     );
+    assert_eq!(
+        api.raw(Method::GET, "/readyz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Without the broker the ingress is alive but not ready.
+    drop(broker);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = api.raw(Method::GET, "/readyz").send().await.unwrap();
+        if r.status() == 503 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz stayed {} without a broker",
+            r.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        api.raw(Method::GET, "/healthz")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     drop((api, worker));
     let (code, out) = ledger_verify(&dir);
     assert_eq!(code, 0, "{out}");

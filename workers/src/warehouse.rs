@@ -57,6 +57,18 @@ impl Warehouse {
         }
     }
 
+    /// Succeeds when both command logs can be reached.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.stock
+            .ready()
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        self.orders
+            .ready()
+            .await
+            .map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
     /// Stock In. Lines name distinct, existing products. Each stock partition
     /// applies its lines atomically; the new levels come back in line order.
     pub async fn receive(

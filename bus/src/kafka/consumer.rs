@@ -20,9 +20,9 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::metrics::{ASSIGNED, CONSUMER_LAG, REBALANCES, UNDECODABLE};
 use super::wire::LogCommand;
-use agusto_schemas::avro::AvroMessage;
 use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Delivery, Error, ReplyFn, Result};
+use agusto_schemas::avro::AvroMessage;
 
 /// Consumer callbacks: commit before revoke, note rebalances, export lag.
 pub struct WriterContext {

@@ -14,9 +14,9 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
 use super::wire::LogCommand;
-use agusto_schemas::avro::AvroMessage;
 use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Bus, Error, Result};
+use agusto_schemas::avro::AvroMessage;
 
 /// Replies addressed to this process, routed to the requests waiting for them.
 pub struct Replies {
@@ -147,6 +147,20 @@ impl Drop for Waiting<'_> {
 impl<C: LogCommand> Bus<C, C::Reply> for KafkaBus<C> {
     fn partitions(&self) -> u32 {
         self.partitions
+    }
+
+    async fn ready(&self) -> Result<()> {
+        use rdkafka::producer::Producer;
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(C::TOPIC), Duration::from_secs(2))
+                .map(|_| ())
+        })
+        .await
+        .map_err(|e| Error::Unavailable(e.to_string()))?
+        .map_err(unavailable)
     }
 
     async fn request(&self, partition: u32, command: C) -> Result<C::Reply> {

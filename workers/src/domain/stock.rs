@@ -67,10 +67,16 @@ impl StockState {
                     return StockReply::Rejected(format!("unknown product_code {missing}"));
                 }
                 let overflow = lines.iter().find(|l| {
-                    self.levels[&l.product_code].on_hand.checked_add(l.quantity).is_none()
+                    self.levels[&l.product_code]
+                        .on_hand
+                        .checked_add(l.quantity)
+                        .is_none()
                 });
                 if let Some(l) = overflow {
-                    return StockReply::Rejected(format!("on_hand of {} would overflow", l.product_code));
+                    return StockReply::Rejected(format!(
+                        "on_hand of {} would overflow",
+                        l.product_code
+                    ));
                 }
                 let r = if reference.is_empty() {
                     receipt_id
