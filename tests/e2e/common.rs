@@ -290,3 +290,22 @@ pub fn ledger_verify(dir: &Path) -> (i32, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// Every order in the store, via the staff list (all pages).
+pub async fn all_orders(s: &Server) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/orders?limit=200&cursor={c}"),
+            None => "/api/v1/orders?limit=200".to_owned(),
+        };
+        let r = s.get(&path, ADMIN).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}

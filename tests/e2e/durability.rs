@@ -8,26 +8,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, Server, ledger_verify};
-
-/// Every order in the store, via the staff list (all pages).
-async fn all_orders(s: &Server) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/orders?limit=200&cursor={c}"),
-            None => "/api/v1/orders?limit=200".to_owned(),
-        };
-        let r = s.get(&path, ADMIN).await;
-        assert_eq!(r.status, 200, "{r:?}");
-        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
-        match r.body["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
-}
+use crate::common::{Server, all_orders, ledger_verify};
 
 #[tokio::test]
 async fn kill_9_under_load_loses_no_acknowledged_order_and_applies_none_twice() {

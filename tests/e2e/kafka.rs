@@ -11,7 +11,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, Server, ledger_verify, temp_dir};
+use crate::common::{ADMIN, Server, all_orders, ledger_verify, temp_dir};
 
 /// A Tansu broker on a free loopback port, stopped on drop.
 struct Broker {
@@ -335,17 +335,4 @@ async fn two_stock_workers_share_partitions_and_one_can_die_under_load() {
     drop((api, orders, stock_b));
     let (code, out) = ledger_verify(&dir);
     assert_eq!(code, 0, "{out}");
-}
-
-async fn all_orders(s: &Server) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut path = "/api/v1/orders?limit=500".to_owned();
-    loop {
-        let r = s.get(&path, ADMIN).await;
-        out.extend(r.body["items"].as_array().unwrap().iter().cloned());
-        match r.body["next_cursor"].as_str() {
-            Some(c) => path = format!("/api/v1/orders?limit=500&cursor={c}"),
-            None => return out,
-        }
-    }
 }

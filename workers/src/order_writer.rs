@@ -247,14 +247,7 @@ impl OrderWriter {
 
     /// Groups lines by the stock partition that owns their product.
     fn split(&self, lines: &[ProductQty]) -> BTreeMap<u32, Vec<ProductQty>> {
-        let mut by_partition: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
-        for l in lines {
-            by_partition
-                .entry(self.stock.partition_of(&l.product_code))
-                .or_default()
-                .push(l.clone());
-        }
-        by_partition
+        crate::warehouse::by_partition(&self.stock, lines)
     }
 
     fn partitions_of(&self, order: &Order) -> HashSet<u32> {

@@ -16,6 +16,21 @@ pub type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
 /// The order command log.
 pub type OrderBus = Arc<dyn Bus<OrderCommand, OrderReply>>;
 
+/// Groups lines by the stock partition that owns their product.
+pub(crate) fn by_partition(
+    stock: &StockBus,
+    lines: &[ProductQty],
+) -> BTreeMap<u32, Vec<ProductQty>> {
+    let mut grouped: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
+    for l in lines {
+        grouped
+            .entry(stock.partition_of(&l.product_code))
+            .or_default()
+            .push(l.clone());
+    }
+    grouped
+}
+
 /// Why a warehouse command did not give a result.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -77,21 +92,16 @@ impl Warehouse {
         reference: &str,
         lines: &[ProductQty],
     ) -> Result<Vec<StockLevel>, Error> {
-        let mut by_partition: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
-        for l in lines {
-            by_partition
-                .entry(self.stock.partition_of(&l.product_code))
-                .or_default()
-                .push(l.clone());
-        }
-        let requests = by_partition.into_iter().map(|(p, lines)| {
-            let cmd = StockCommand::Receipt {
-                receipt_id: receipt_id.to_owned(),
-                reference: reference.to_owned(),
-                lines,
-            };
-            self.stock_request(p, cmd)
-        });
+        let requests = by_partition(&self.stock, lines)
+            .into_iter()
+            .map(|(p, lines)| {
+                let cmd = StockCommand::Receipt {
+                    receipt_id: receipt_id.to_owned(),
+                    reference: reference.to_owned(),
+                    lines,
+                };
+                self.stock_request(p, cmd)
+            });
         let mut levels = Vec::with_capacity(lines.len());
         for reply in join_all(requests).await {
             levels.extend(reply?);
