@@ -64,6 +64,10 @@ pub struct Config {
     pub kafka_max_poll_interval_ms: u64,
     /// This process's id on the bus (reply routing); generated when empty.
     pub instance_id: String,
+    /// Producer linger before sending a batch of messages.
+    pub kafka_linger_ms: u64,
+    /// Longest time a consumer's fetch waits at the broker for data.
+    pub kafka_fetch_wait_max_ms: u64,
 }
 
 impl Default for Config {
@@ -95,6 +99,8 @@ impl Default for Config {
             kafka_session_timeout_ms: 10_000,
             kafka_max_poll_interval_ms: 30_000,
             instance_id: String::new(),
+            kafka_linger_ms: 1,
+            kafka_fetch_wait_max_ms: 5,
         }
     }
 }
@@ -234,6 +240,8 @@ impl Config {
             session_timeout: Duration::from_millis(self.kafka_session_timeout_ms),
             max_poll_interval: Duration::from_millis(self.kafka_max_poll_interval_ms),
             instance_id,
+            linger: Duration::from_millis(self.kafka_linger_ms),
+            fetch_wait_max: Duration::from_millis(self.kafka_fetch_wait_max_ms),
         }
     }
 

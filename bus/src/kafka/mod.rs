@@ -50,6 +50,10 @@ pub struct KafkaSettings {
     pub max_poll_interval: Duration,
     /// This process's id (reply routing, client id).
     pub instance_id: String,
+    /// Producer linger (batching delay before a send).
+    pub linger: Duration,
+    /// Longest time a fetch waits for data at the broker.
+    pub fetch_wait_max: Duration,
 }
 
 impl KafkaSettings {
@@ -58,7 +62,14 @@ impl KafkaSettings {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)
             .set("client.id", format!("agusto-{}", self.instance_id))
-            .set("socket.keepalive.enable", "true");
+            .set("socket.keepalive.enable", "true")
+            // Commands and replies are latency-bound request/response traffic:
+            // do not let a fetch wait for more data (Kafka's default is 500 ms).
+            .set(
+                "fetch.wait.max.ms",
+                self.fetch_wait_max.as_millis().to_string(),
+            )
+            .set("socket.nagle.disable", "true");
         c
     }
 
@@ -67,7 +78,7 @@ impl KafkaSettings {
         let mut c = self.client();
         c.set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("linger.ms", "1")
+            .set("linger.ms", self.linger.as_millis().to_string())
             .set("message.timeout.ms", "30000");
         c
     }
