@@ -40,6 +40,9 @@ pub struct Config {
     pub webhook_deny_cidrs: String,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// How long an ingress caches tokens, channels and catalogue lookups
+    /// (changes through another ingress show after at most this; 0: no cache).
+    pub cache_ttl_ms: u64,
     /// Stock writer partitions.
     pub stock_partitions: u32,
     /// Order writer partitions.
@@ -87,6 +90,7 @@ impl Default for Config {
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
             max_body_bytes: 1_048_576,
+            cache_ttl_ms: 1000,
             stock_partitions: 4,
             order_partitions: 4,
             default_rate_limit_per_second: 1000,
@@ -202,6 +206,7 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             reservation_ttl: Duration::from_secs(self.reservation_ttl_secs),
             default_rate_limit_per_second: self.default_rate_limit_per_second,
+            cache_ttl: Duration::from_millis(self.cache_ttl_ms),
         }
     }
 

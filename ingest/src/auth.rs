@@ -120,8 +120,8 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         let token = presented_token(parts).ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(token);
         let record = state
-            .store
-            .token_by_hash(&hash)
+            .lookups
+            .token(state.store.as_ref(), &hash)
             .await?
             .ok_or(ApiError::Unauthorized)?;
         if !constant_time_eq(&record.token_hash, &hash) {
@@ -130,8 +130,8 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         if record.role == Role::Channel {
             let channel_id = record.channel_id.as_deref().ok_or(ApiError::Unauthorized)?;
             let channel = state
-                .store
-                .get_channel(channel_id)
+                .lookups
+                .channel(state.store.as_ref(), channel_id)
                 .await?
                 .ok_or(ApiError::Unauthorized)?;
             let peer = parts

@@ -4,6 +4,7 @@
 //! results to responses and problem+json errors.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -31,6 +32,8 @@ pub struct Settings {
     pub reservation_ttl: Duration,
     /// Requests per second of a channel without its own limit.
     pub default_rate_limit_per_second: u32,
+    /// How long tokens, channels and catalogue lookups are cached.
+    pub cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             max_body_bytes: 1_048_576,
             reservation_ttl: Duration::from_secs(1800),
             default_rate_limit_per_second: 1000,
+            cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -53,16 +57,20 @@ pub struct AppState {
     pub settings: Settings,
     /// Per-channel rate limits.
     pub limiter: auth::RateLimiter,
+    /// Cached hot-path lookups.
+    pub lookups: cache::Lookups,
 }
 
 /// The whole HTTP application: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
 pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings) -> Router {
     let limit = settings.max_body_bytes;
+    let lookups = cache::Lookups::new(settings.cache_ttl);
     let state = Arc::new(AppState {
         store,
         warehouse,
         settings,
         limiter: auth::RateLimiter::default(),
+        lookups,
     });
     routes::router()
         .merge(ops::router())

@@ -260,6 +260,7 @@ pub async fn update_channel(
     }
     channel.updated_at = agusto_schemas::now();
     state.store.update_channel(&channel).await?;
+    state.lookups.channel_changed(&channel.id);
     Ok(Json((&channel).into()))
 }
 
@@ -346,7 +347,9 @@ pub async fn revoke_token(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     who.require_admin()?;
-    if state.store.revoke_token(&id).await? {
+    let revoked = state.store.revoke_token(&id).await?;
+    state.lookups.tokens_changed();
+    if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("token {id}")))

@@ -62,6 +62,7 @@ pub async fn put_product(
         updated_at: agusto_schemas::now(),
     };
     let created = state.store.put_product(&product).await?;
+    state.lookups.catalogue_changed();
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -161,6 +162,7 @@ pub async fn put_sku(
         product_code: body.product_code,
     };
     state.store.put_sku_mapping(&mapping).await?;
+    state.lookups.catalogue_changed();
     Ok(Json(SkuMappingView {
         channel_id: mapping.channel_id,
         sku: mapping.sku,

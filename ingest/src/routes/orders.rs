@@ -122,7 +122,11 @@ pub async fn place(
     let mut lines = Vec::with_capacity(body.lines.len());
     let mut unknown = Vec::new();
     for l in &body.lines {
-        match state.store.resolve_sku(&channel, &l.sku).await? {
+        match state
+            .lookups
+            .sku(state.store.as_ref(), &channel, &l.sku)
+            .await?
+        {
             Some(code) => lines.push(OrderLine {
                 sku: l.sku.clone(),
                 product_code: code,
@@ -133,8 +137,8 @@ pub async fn place(
     }
     for l in &lines {
         if !state
-            .store
-            .get_product(&l.product_code)
+            .lookups
+            .product(state.store.as_ref(), &l.product_code)
             .await?
             .is_some_and(|p| p.active)
         {

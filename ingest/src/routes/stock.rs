@@ -25,8 +25,12 @@ pub(crate) async fn resolve(
     sku: &str,
 ) -> ApiResult<Option<String>> {
     Ok(match who.channel() {
-        Some(c) => state.store.resolve_sku(c, sku).await?,
-        None => state.store.get_product(sku).await?.map(|p| p.product_code),
+        Some(c) => state.lookups.sku(state.store.as_ref(), c, sku).await?,
+        None => state
+            .lookups
+            .product(state.store.as_ref(), sku)
+            .await?
+            .map(|p| p.product_code),
     })
 }
 

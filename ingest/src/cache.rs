@@ -1,0 +1,174 @@
+//! Short-lived caches for the lookups every request makes (token, channel,
+//! SKU → product, product), so the order path does not read the store for
+//! them each time.
+//!
+//! Changes made through this process drop the affected entries at once. In
+//! distributed mode, a change made through another ingress process is seen
+//! here after at most the TTL (`cache_ttl_ms`, default 1 s; 0 disables).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use agusto_store::{Channel, Product, Store, TokenRecord};
+
+/// Entries kept per map before it is emptied (bounds memory).
+const MAX_ENTRIES: usize = 100_000;
+
+struct TtlMap<K, V> {
+    entries: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
+    fn new() -> Self {
+        TtlMap {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    fn remove(&self, key: &K) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// The cached lookups of one ingress process.
+pub struct Lookups {
+    ttl: Duration,
+    tokens: TtlMap<Vec<u8>, TokenRecord>,
+    channels: TtlMap<String, Channel>,
+    skus: TtlMap<(String, String), Option<String>>,
+    products: TtlMap<String, Option<Product>>,
+}
+
+impl Lookups {
+    /// Caches entries for `ttl` (zero: no caching).
+    pub fn new(ttl: Duration) -> Self {
+        Lookups {
+            ttl,
+            tokens: TtlMap::new(),
+            channels: TtlMap::new(),
+            skus: TtlMap::new(),
+            products: TtlMap::new(),
+        }
+    }
+
+    /// The unrevoked token with this hash (unknown hashes are not cached).
+    pub async fn token(
+        &self,
+        store: &dyn Store,
+        hash: &[u8],
+    ) -> agusto_store::Result<Option<TokenRecord>> {
+        if let Some(t) = self.tokens.get(&hash.to_vec(), self.ttl) {
+            return Ok(Some(t));
+        }
+        let found = store.token_by_hash(hash).await?;
+        if let Some(t) = &found {
+            self.tokens.put(hash.to_vec(), t.clone());
+        }
+        Ok(found)
+    }
+
+    /// A channel (unknown ids are not cached).
+    pub async fn channel(
+        &self,
+        store: &dyn Store,
+        id: &str,
+    ) -> agusto_store::Result<Option<Channel>> {
+        if let Some(c) = self.channels.get(&id.to_owned(), self.ttl) {
+            return Ok(Some(c));
+        }
+        let found = store.get_channel(id).await?;
+        if let Some(c) = &found {
+            self.channels.put(id.to_owned(), c.clone());
+        }
+        Ok(found)
+    }
+
+    /// The product a channel means by `sku`.
+    pub async fn sku(
+        &self,
+        store: &dyn Store,
+        channel_id: &str,
+        sku: &str,
+    ) -> agusto_store::Result<Option<String>> {
+        let key = (channel_id.to_owned(), sku.to_owned());
+        if let Some(p) = self.skus.get(&key, self.ttl) {
+            return Ok(p);
+        }
+        let found = store.resolve_sku(channel_id, sku).await?;
+        self.skus.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// A product's catalogue entry.
+    pub async fn product(
+        &self,
+        store: &dyn Store,
+        code: &str,
+    ) -> agusto_store::Result<Option<Product>> {
+        if let Some(p) = self.products.get(&code.to_owned(), self.ttl) {
+            return Ok(p);
+        }
+        let found = store.get_product(code).await?;
+        self.products.put(code.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// A token was revoked: forget every cached token.
+    pub fn tokens_changed(&self) {
+        self.tokens.clear();
+    }
+
+    /// A channel changed.
+    pub fn channel_changed(&self, id: &str) {
+        self.channels.remove(&id.to_owned());
+    }
+
+    /// A product or a SKU mapping changed.
+    pub fn catalogue_changed(&self) {
+        self.skus.clear();
+        self.products.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_and_can_be_dropped() {
+        let m: TtlMap<String, u32> = TtlMap::new();
+        m.put("a".into(), 1);
+        assert_eq!(m.get(&"a".into(), Duration::from_secs(60)), Some(1));
+        assert_eq!(m.get(&"a".into(), Duration::ZERO), None);
+        m.remove(&"a".into());
+        assert_eq!(m.get(&"a".into(), Duration::from_secs(60)), None);
+    }
+}
