@@ -179,7 +179,7 @@ impl OrderWriter {
         let nothing_changed = batch.orders.is_empty() && batch.events.is_empty();
         if nothing_changed {
             // Only refusals, replays and empty sweeps: nothing to write.
-        } else if let Err(e) = self.store.apply_order_batch(&batch).await {
+        } else if let Err(e) = self.write(&batch).await {
             tracing::error!(partition = self.partition, error = %e, "order batch not written");
             for a in answers.iter_mut() {
                 if let OrderReply::Placed(o) = a {
@@ -198,6 +198,16 @@ impl OrderWriter {
             count(&d.command, &a);
             d.reply(a);
         }
+    }
+
+    /// Writes a round's orders and events, timed.
+    async fn write(&self, batch: &OrderBatch) -> agusto_store::Result<()> {
+        let started = std::time::Instant::now();
+        let written = self.store.apply_order_batch(batch).await;
+        crate::metrics::STORE_LATENCY
+            .with_label_values(&["apply_order_batch"])
+            .observe(started.elapsed().as_secs_f64());
+        written
     }
 
     /// Loads what a command needs and decides it as far as possible without the stock writers.

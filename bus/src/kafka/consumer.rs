@@ -53,7 +53,11 @@ impl ConsumerContext for WriterContext {
         };
         REBALANCES.with_label_values(&[&self.group, kind]).inc();
         self.rebalanced.store(true, Ordering::SeqCst);
-        if let Rebalance::Revoke(_) = rebalance {
+        if let Rebalance::Revoke(revoked) = rebalance {
+            // Lag of partitions this process no longer owns is someone else's to report.
+            for e in revoked.elements() {
+                let _ = CONSUMER_LAG.remove_label_values(&[e.topic(), &e.partition().to_string()]);
+            }
             // Every batch handed out before this poll is durable and its
             // offsets are stored: commit them before another member takes over.
             if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {

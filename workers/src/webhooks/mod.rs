@@ -69,6 +69,9 @@ pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Rec
             return;
         }
     };
+    for reason in ["retries_exhausted", "gone", "no_endpoint"] {
+        metrics::DEAD_LETTERS.with_label_values(&[reason]).inc_by(0);
+    }
     let all = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut per_channel: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
