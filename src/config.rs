@@ -55,6 +55,10 @@ pub struct Config {
     pub log_format: String,
     /// Distributed mode: `sqlite:<path>` (default: the data dir's file) or `scylla:<host:port,...>`.
     pub store: String,
+    /// Keyspace of the ScyllaDB store.
+    pub scylla_keyspace: String,
+    /// CQL replication map used when the keyspace is created.
+    pub scylla_replication: String,
     /// Distributed mode: Kafka bootstrap brokers, comma-separated.
     pub kafka_brokers: String,
     /// Partitions of the replies topic.
@@ -97,6 +101,9 @@ impl Default for Config {
             expiry_interval_ms: 1000,
             log_format: "auto".into(),
             store: String::new(),
+            scylla_keyspace: "agusto".into(),
+            scylla_replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 3}"
+                .into(),
             kafka_brokers: "127.0.0.1:9092".into(),
             reply_partitions: 8,
             kafka_replication: 1,

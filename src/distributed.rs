@@ -25,16 +25,30 @@ pub enum Role {
     All,
 }
 
-/// The store named by `AGUSTO_STORE` (`sqlite:<path>`; default: the data dir's SQLite file).
-fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// The store named by `AGUSTO_STORE`: `sqlite:<path>` (default: the data
+/// dir's SQLite file) or `scylla:<host:port,...>` (keyspace `scylla_keyspace`,
+/// created with `scylla_replication` when missing).
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let spec = config.store.trim();
     if spec.is_empty() {
         return open_sqlite(&config.database());
     }
     match spec.split_once(':') {
         Some(("sqlite", path)) if !path.is_empty() => open_sqlite(std::path::Path::new(path)),
-        Some(("scylla", _)) => {
-            bail!("AGUSTO_STORE={spec}: this build has no ScyllaDB store yet; use sqlite:<path>")
+        Some(("scylla", nodes)) if !nodes.is_empty() => {
+            let nodes: Vec<String> = nodes
+                .split(',')
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .collect();
+            let store = agusto_store::scylla::ScyllaStore::connect(
+                &nodes,
+                &config.scylla_keyspace,
+                &config.scylla_replication,
+            )
+            .await
+            .with_context(|| format!("connecting to ScyllaDB at {}", nodes.join(",")))?;
+            Ok(Arc::new(store))
         }
         _ => bail!("AGUSTO_STORE={spec}: expected sqlite:<path> or scylla:<host:port,...>"),
     }
@@ -42,7 +56,7 @@ fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 
 /// `agusto ingest`: the HTTP API, publishing commands to Kafka.
 pub async fn ingest(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     bootstrap_admin(store.as_ref(), &config.admin_token).await?;
     let kafka = config.kafka("ingest");
     agusto_bus::kafka::ensure_topics(&kafka)
@@ -68,7 +82,7 @@ pub async fn ingest(config: Config) -> anyhow::Result<()> {
 /// `agusto worker <role>`: writers and/or the webhook worker; serves
 /// `/healthz` and `/metrics` on the listen address.
 pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     let kafka = config.kafka(&format!("{role:?}").to_lowercase());
     agusto_bus::kafka::ensure_topics(&kafka)
         .await

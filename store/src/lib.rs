@@ -7,6 +7,7 @@
 //! the partition's applied log offset.
 
 mod records;
+pub mod scylla;
 pub mod sqlite;
 
 #[cfg(any(test, feature = "contract"))]

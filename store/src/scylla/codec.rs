@@ -1,0 +1,294 @@
+//! Conversions between records and CQL values: bound values, timestamps,
+//! JSON columns, shards, errors and paging cursors.
+
+use std::hash::{BuildHasher, Hasher};
+
+use agusto_schemas::Timestamp;
+use chrono::DateTime;
+use scylla::value::CqlValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Page, Result};
+
+/// The values bound to one statement, in bind-marker order; `None` is null.
+pub(crate) type Values = Vec<Option<CqlValue>>;
+
+/// Partitions a globally ordered query table is spread over (see the
+/// `shard` columns in `schema.rs`). Part of the schema: changing it needs a
+/// data migration.
+pub(crate) const SHARDS: i64 = 8;
+
+/// A text value.
+pub(crate) fn text(s: &str) -> Option<CqlValue> {
+    Some(CqlValue::Text(s.to_owned()))
+}
+
+/// An optional text value.
+pub(crate) fn opt_text(s: Option<&str>) -> Option<CqlValue> {
+    s.map(|s| CqlValue::Text(s.to_owned()))
+}
+
+/// A bigint value.
+pub(crate) fn big(n: i64) -> Option<CqlValue> {
+    Some(CqlValue::BigInt(n))
+}
+
+/// An optional bigint value.
+pub(crate) fn opt_big(n: Option<i64>) -> Option<CqlValue> {
+    n.map(CqlValue::BigInt)
+}
+
+/// A boolean value.
+pub(crate) fn boolean(b: bool) -> Option<CqlValue> {
+    Some(CqlValue::Boolean(b))
+}
+
+/// A blob value.
+pub(crate) fn blob(b: &[u8]) -> Option<CqlValue> {
+    Some(CqlValue::Blob(b.to_vec()))
+}
+
+/// A `list<text>` value (an empty list is stored as null by CQL).
+pub(crate) fn text_list(items: &[String]) -> Option<CqlValue> {
+    Some(CqlValue::List(
+        items.iter().map(|s| CqlValue::Text(s.clone())).collect(),
+    ))
+}
+
+/// A `map<text, bigint>` value.
+pub(crate) fn text_big_map<'a>(
+    entries: impl IntoIterator<Item = (&'a String, &'a i64)>,
+) -> Option<CqlValue> {
+    Some(CqlValue::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (CqlValue::Text(k.clone()), CqlValue::BigInt(*v)))
+            .collect(),
+    ))
+}
+
+/// A timestamp value (microseconds).
+pub(crate) fn at(t: &Timestamp) -> Option<CqlValue> {
+    big(micros(t))
+}
+
+/// An optional timestamp value (microseconds).
+pub(crate) fn opt_at(t: Option<&Timestamp>) -> Option<CqlValue> {
+    opt_big(t.map(micros))
+}
+
+/// The `LIMIT ?` value (CQL `int`) for `n` rows.
+pub(crate) fn limit(n: usize) -> Option<CqlValue> {
+    Some(CqlValue::Int(i32::try_from(n.max(1)).unwrap_or(i32::MAX)))
+}
+
+/// The page size to fetch: `limit` (at least 1) plus one row that tells
+/// whether another page follows.
+pub(crate) fn fetch_size(limit: usize) -> usize {
+    limit.max(1).saturating_add(1)
+}
+
+/// A timestamp as stored: microseconds since the Unix epoch (nanoseconds are
+/// truncated).
+pub(crate) fn micros(t: &Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+/// Decodes a stored timestamp.
+pub(crate) fn time(m: i64) -> Result<Timestamp> {
+    DateTime::from_timestamp_micros(m)
+        .ok_or_else(|| Error::Corrupt(format!("timestamp out of range: {m}")))
+}
+
+/// Decodes an optional stored timestamp.
+pub(crate) fn opt_time(m: Option<i64>) -> Result<Option<Timestamp>> {
+    m.map(time).transpose()
+}
+
+/// A column that must not be null; `what` names it in the error.
+pub(crate) fn required<T>(value: Option<T>, what: &str) -> Result<T> {
+    value.ok_or_else(|| Error::Corrupt(format!("{what} is null")))
+}
+
+/// Encodes a value for a JSON text column.
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Unavailable(format!("cannot encode JSON: {e}")))
+}
+
+/// Decodes a JSON text column; `what` names it in the error.
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+/// A non-negative integer stored as bigint.
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::Unavailable(format!("{what} {value} exceeds i64")))
+}
+
+/// The shard of a row: FNV-1a of its key, so every process and every build
+/// agrees (std's hasher is randomly seeded).
+pub(crate) fn shard_of(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    // SHARDS is a small positive constant, so the remainder fits.
+    i64::try_from(hash % SHARDS.unsigned_abs()).unwrap_or(0)
+}
+
+/// Every shard number.
+pub(crate) fn shards() -> impl Iterator<Item = i64> {
+    0..SHARDS
+}
+
+/// A random 64-bit number (for stream and test keyspace names).
+pub(crate) fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    h.write_u128(now.map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Merges pages read from several partitions, each sorted by `key`, into
+/// the first `take` items in `key` order.
+pub(crate) fn merge_sorted<T, K: Ord>(
+    parts: Vec<Vec<T>>,
+    key: impl FnMut(&T) -> K,
+    take: usize,
+) -> Vec<T> {
+    let mut all: Vec<T> = parts.into_iter().flatten().collect();
+    all.sort_by_cached_key(key);
+    all.truncate(take);
+    all
+}
+
+/// Cuts `rows` (fetched with [`fetch_size`]) to `limit` and issues the cursor
+/// of the next page from the last item kept, or `None` when nothing follows.
+pub(crate) fn page<T>(mut rows: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let limit = limit.max(1);
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(cursor_of)
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}
+
+/// Cursors are `<tag>:<payload>`; the tag names the list that issued it, so a
+/// cursor of another list is refused too. The same format as the SQLite
+/// backend's, though a cursor is only ever valid on the store that issued it.
+pub(crate) fn cursor(tag: &str, payload: &str) -> String {
+    format!("{tag}:{payload}")
+}
+
+/// The payload of a cursor issued with `tag`.
+pub(crate) fn cursor_payload<'a>(tag: &str, cursor: &'a str) -> Result<&'a str> {
+    cursor
+        .strip_prefix(tag)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .ok_or(Error::InvalidCursor)
+}
+
+/// A cursor holding a non-negative integer.
+pub(crate) fn int_cursor(tag: &str, cursor: &str) -> Result<i64> {
+    let n: i64 = cursor_payload(tag, cursor)?
+        .parse()
+        .map_err(|_| Error::InvalidCursor)?;
+    if n < 0 {
+        return Err(Error::InvalidCursor);
+    }
+    Ok(n)
+}
+
+/// A cursor holding an integer and a key: `<integer>|<key>`.
+pub(crate) fn int_key_cursor(tag: &str, cursor: &str) -> Result<(i64, String)> {
+    let payload = cursor_payload(tag, cursor)?;
+    let (n, key) = payload.split_once('|').ok_or(Error::InvalidCursor)?;
+    let n: i64 = n.parse().map_err(|_| Error::InvalidCursor)?;
+    Ok((n, key.to_owned()))
+}
+
+/// Issues an `<integer>|<key>` cursor.
+pub(crate) fn int_key(tag: &str, n: i64, key: &str) -> String {
+    cursor(tag, &format!("{n}|{key}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_only_their_own_tag() {
+        assert_eq!(int_cursor("m", "m:12").ok(), Some(12));
+        assert!(matches!(int_cursor("m", "e:12"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", "m:-1"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", "m12"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", ""), Err(Error::InvalidCursor)));
+        assert_eq!(
+            int_key_cursor("o", "o:5|ord|x").ok(),
+            Some((5, "ord|x".to_owned()))
+        );
+        assert_eq!(
+            int_key_cursor("o", &int_key("o", -3, "k")).ok(),
+            Some((-3, "k".to_owned()))
+        );
+        for bad in ["o:x|a", "o:5", "5|a", "o:|", "\u{0}|x|9", "not-a-cursor"] {
+            assert!(
+                matches!(int_key_cursor("o", bad), Err(Error::InvalidCursor)),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(cursor_payload("p", &cursor("p", "a:b")).ok(), Some("a:b"));
+    }
+
+    #[test]
+    fn pages_know_when_they_are_last() {
+        let p = page(vec![1, 2, 3], 2, |i| i.to_string());
+        assert_eq!(p.items, vec![1, 2]);
+        assert_eq!(p.next_cursor.as_deref(), Some("2"));
+        let p = page(vec![1, 2], 2, |i| i.to_string());
+        assert_eq!(p.next_cursor, None);
+        assert_eq!(fetch_size(1000), 1001);
+        assert_eq!(fetch_size(0), 2);
+        assert_eq!(limit(usize::MAX), Some(CqlValue::Int(i32::MAX)));
+    }
+
+    #[test]
+    fn shards_are_stable_and_in_range() {
+        // Fixed values: the shard of a key is part of the stored data.
+        assert_eq!(shard_of(""), 5);
+        assert_eq!(shard_of("ord_1"), shard_of("ord_1"));
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..1000 {
+            let s = shard_of(&format!("key-{i}"));
+            assert!((0..SHARDS).contains(&s));
+            seen.insert(s);
+        }
+        assert_eq!(seen.len(), 8, "keys spread over every shard");
+    }
+
+    #[test]
+    fn merged_pages_are_ordered_and_cut() {
+        let merged = merge_sorted(vec![vec![1, 4, 9], vec![2, 3], vec![], vec![5]], |n| *n, 4);
+        assert_eq!(merged, vec![1, 2, 3, 4]);
+        let desc = merge_sorted(vec![vec![9, 4], vec![5, 1]], |n| std::cmp::Reverse(*n), 10);
+        assert_eq!(desc, vec![9, 5, 4, 1]);
+    }
+
+    #[test]
+    fn timestamps_keep_microseconds() {
+        let t = time(1_700_000_000_123_456).expect("time");
+        assert_eq!(micros(&t), 1_700_000_000_123_456);
+        assert_eq!(at(&t), big(1_700_000_000_123_456));
+        assert!(matches!(time(i64::MAX), Err(Error::Corrupt(_))));
+        assert_eq!(opt_time(None).ok(), Some(None));
+        assert!(matches!(required::<i64>(None, "x"), Err(Error::Corrupt(_))));
+    }
+}

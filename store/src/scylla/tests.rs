@@ -1,0 +1,227 @@
+//! The contract suite on ScyllaDB, plus what only this backend promises:
+//! idempotent migrations, microsecond timestamps, and one outbox order for
+//! several processes writing and reading at once.
+//!
+//! They need a node: set `AGUSTO_TEST_SCYLLA=host:port` (docker-compose
+//! provides one). Without it each test prints a notice and passes. Each test
+//! gets its own keyspace, `agusto_test_<random>`, dropped at the end even
+//! when the test fails.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use agusto_schemas::{Event, EventType};
+use futures::FutureExt;
+
+use super::codec::random_u64;
+use super::migrations::MIGRATIONS;
+use super::{ScyllaOptions, ScyllaStore};
+use crate::{AppliedOffset, Product, StockBatch, Store, contract};
+
+const NODE_VAR: &str = "AGUSTO_TEST_SCYLLA";
+const REPLICATION: &str = "{'class': 'NetworkTopologyStrategy', 'replication_factor': 1}";
+
+/// The node to test against, or `None` (with a notice) when none is set.
+fn node() -> Option<String> {
+    match std::env::var(NODE_VAR) {
+        Ok(node) if !node.trim().is_empty() => Some(node.trim().to_owned()),
+        _ => {
+            eprintln!(
+                "notice: {NODE_VAR} is not set: ScyllaDB store test skipped \
+                 (set it to host:port of a ScyllaDB node to run it)"
+            );
+            None
+        }
+    }
+}
+
+async fn connect(node: &str, keyspace: &str) -> ScyllaStore {
+    let options = ScyllaOptions {
+        request_timeout: std::time::Duration::from_secs(30),
+        ..ScyllaOptions::default()
+    };
+    ScyllaStore::connect_with(&[node.to_owned()], keyspace, REPLICATION, &options)
+        .await
+        .expect("connect to ScyllaDB")
+}
+
+/// Runs `test` with a store on a fresh keyspace (and the node's address),
+/// then drops the keyspace, whatever the outcome.
+async fn with_store<F, Fut>(test: F)
+where
+    F: FnOnce(ScyllaStore, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(node) = node() else { return };
+    let keyspace = format!("agusto_test_{:016x}", random_u64());
+    let store = connect(&node, &keyspace).await;
+    let outcome = AssertUnwindSafe(test(store.clone(), node))
+        .catch_unwind()
+        .await;
+    let dropped = store.drop_keyspace().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    dropped.expect("drop test keyspace");
+}
+
+macro_rules! contract_tests {
+    ($($scenario:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $scenario() {
+            with_store(|store, _| async move { contract::$scenario(&store).await }).await;
+        }
+    )*};
+}
+
+contract_tests!(
+    catalogue_round_trip,
+    sku_resolution,
+    paging_covers_everything_once,
+    invalid_cursor_is_an_error,
+    stock_batch_is_atomic_and_replay_safe,
+    ledger_sums_match,
+    applied_offsets,
+    orders_round_trip_and_filters,
+    idempotency_key_lookup,
+    due_orders_and_lapsed_reservations,
+    open_order_quantities_follow_status,
+    tokens_and_channels,
+    outbox_positions_follow_writes,
+    fan_out_is_idempotent,
+    due_deliveries_respect_queue_heads,
+    delivery_updates_round_trip,
+    deliveries_list_filters_and_paging,
+    next_delivery_due_is_earliest_pending,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_all_on_one_store() {
+    with_store(|store, _| async move { contract::run_all(&store).await }).await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_data_survives_reconnect() {
+    with_store(|store, node| async move {
+        let known = i64::try_from(MIGRATIONS.len()).expect("count");
+        assert_eq!(store.schema_version().await.expect("version"), known);
+        let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_000_001).expect("time");
+        let product = Product {
+            product_code: "m-1".into(),
+            name: "Kept".into(),
+            active: true,
+            barcode: None,
+            updated_at: at,
+        };
+        store.put_product(&product).await.expect("put");
+        let again = connect(&node, store.keyspace()).await;
+        assert_eq!(again.schema_version().await.expect("version"), known);
+        assert_eq!(again.get_product("m-1").await.expect("get"), Some(product));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn timestamps_keep_microseconds() {
+    with_store(|store, _| async move {
+        let at = chrono::DateTime::from_timestamp_micros(1_700_000_000_123_457).expect("time");
+        let nanos = at + chrono::Duration::nanoseconds(999);
+        let product = Product {
+            product_code: "us-1".into(),
+            name: "Micro".into(),
+            active: false,
+            barcode: Some("1".into()),
+            updated_at: nanos,
+        };
+        store.put_product(&product).await.expect("put");
+        let got = store
+            .get_product("us-1")
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(
+            got.updated_at, at,
+            "microseconds kept, nanoseconds truncated"
+        );
+    })
+    .await;
+}
+
+fn event(id: &str, product: &str) -> Event {
+    Event {
+        id: id.to_owned(),
+        event_type: EventType::StockChanged,
+        created_at: chrono::Utc::now(),
+        channel_id: None,
+        product_code: Some(product.to_owned()),
+        data: serde_json::json!({ "sku": product }),
+    }
+}
+
+/// Two processes (two stores) write batches from two log partitions and
+/// without offsets, while both read the outbox at once: every event gets
+/// exactly one position, positions never repeat, and each partition's
+/// events keep their order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_outbox_order() {
+    with_store(|store, node| async move {
+        let other = connect(&node, store.keyspace()).await;
+        let write = |s: ScyllaStore, partition: u32, with_offset: bool| async move {
+            for i in 0..30_u64 {
+                let batch = StockBatch {
+                    events: vec![
+                        event(&format!("evt_{partition}_{i}_a"), &format!("p{partition}")),
+                        event(&format!("evt_{partition}_{i}_b"), &format!("p{partition}")),
+                    ],
+                    applied: with_offset.then(|| AppliedOffset {
+                        log: "test.stock".into(),
+                        partition,
+                        offset: i + 1,
+                    }),
+                    ..StockBatch::default()
+                };
+                s.apply_stock_batch(&batch).await.expect("batch");
+            }
+        };
+        let read = |s: ScyllaStore| async move {
+            for _ in 0..20 {
+                s.outbox_after(0, 7).await.expect("outbox");
+            }
+        };
+        futures::join!(
+            write(store.clone(), 0, true),
+            write(other.clone(), 1, true),
+            write(store.clone(), 2, false),
+            write(other.clone(), 3, false),
+            read(store.clone()),
+            read(other.clone()),
+        );
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let next = other.outbox_after(after, 50).await.expect("outbox");
+            let Some((last, _)) = next.last() else { break };
+            after = *last;
+            all.extend(next);
+        }
+        assert_eq!(all.len(), 4 * 30 * 2, "every event once");
+        assert!(
+            all.windows(2).all(|w| w[0].0 < w[1].0),
+            "strictly increasing"
+        );
+        for p in 0..4 {
+            let ids: Vec<String> = all
+                .iter()
+                .map(|(_, e)| e.id.clone())
+                .filter(|id| id.starts_with(&format!("evt_{p}_")))
+                .collect();
+            let expected: Vec<String> = (0..30)
+                .flat_map(|i| [format!("evt_{p}_{i}_a"), format!("evt_{p}_{i}_b")])
+                .collect();
+            assert_eq!(ids, expected, "partition {p} keeps its order");
+        }
+        let listed = store.events(None, 1000).await.expect("events");
+        assert_eq!(listed.items.len(), all.len());
+    })
+    .await;
+}
