@@ -6,6 +6,7 @@
 //! at a time ([`StockBatch`], [`OrderBatch`]), written atomically together with
 //! the partition's applied log offset.
 
+mod codec;
 mod records;
 pub mod scylla;
 pub mod sqlite;
