@@ -95,3 +95,32 @@ pub(crate) fn int_key_cursor(tag: &str, cursor: &str) -> Result<(i64, String)> {
 pub(crate) fn int_key(tag: &str, n: i64, key: &str) -> String {
     cursor(tag, &format!("{n}|{key}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_only_their_own_tag() {
+        assert_eq!(int_cursor("m", "m:12").ok(), Some(12));
+        assert!(matches!(int_cursor("m", "e:12"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", "m:-1"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", "m12"), Err(Error::InvalidCursor)));
+        assert!(matches!(int_cursor("m", ""), Err(Error::InvalidCursor)));
+        assert_eq!(
+            int_key_cursor("o", "o:5|ord|x").ok(),
+            Some((5, "ord|x".to_owned()))
+        );
+        assert_eq!(
+            int_key_cursor("o", &int_key("o", -3, "k")).ok(),
+            Some((-3, "k".to_owned()))
+        );
+        for bad in ["o:x|a", "o:5", "5|a", "o:|", "\u{0}|x|9", "not-a-cursor"] {
+            assert!(
+                matches!(int_key_cursor("o", bad), Err(Error::InvalidCursor)),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(cursor_payload("p", &cursor("p", "a:b")).ok(), Some("a:b"));
+    }
+}
