@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -179,8 +179,38 @@ pub struct PhaseResult {
     pub status: BTreeMap<String, u64>,
 }
 
+/// A shell command started when each load phase starts and interrupted
+/// (SIGINT) when it ends, e.g. `perf record -p <server pid>`; it sees the
+/// phase name in `AGUSTO_BENCH_PHASE` (`/` replaced by `-`).
+pub static PHASE_HOOK: OnceLock<String> = OnceLock::new();
+
+fn start_hook(phase: &str) -> Option<std::process::Child> {
+    let cmd = PHASE_HOOK.get()?;
+    let child = std::process::Command::new("sh")
+        .args(["-c", &format!("exec {cmd}")])
+        .env("AGUSTO_BENCH_PHASE", phase.replace('/', "-"))
+        .spawn();
+    match child {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("phase hook did not start: {e}");
+            None
+        }
+    }
+}
+
+fn stop_hook(child: Option<std::process::Child>) {
+    if let Some(mut c) = child {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &c.id().to_string()])
+            .status();
+        let _ = c.wait();
+    }
+}
+
 /// Runs `op` under `phase`, recording into `stats` (which the op also holds).
 pub async fn run(phase: &Phase, stats: Arc<Stats>, op: Op) -> PhaseResult {
+    let hook = start_hook(&phase.name);
     let start = Instant::now();
     let deadline = phase.duration.map(|d| start + d);
     let limit = phase.iterations.unwrap_or(u64::MAX);
@@ -227,6 +257,7 @@ pub async fn run(phase: &Phase, stats: Arc<Stats>, op: Op) -> PhaseResult {
         let _ = t.await;
     }
     let elapsed = start.elapsed().as_secs_f64();
+    stop_hook(hook);
     finished.store(true, Ordering::Relaxed);
     let _ = progress.await;
     let requests = stats.calls();

@@ -45,6 +45,10 @@ struct Cli {
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Shell command run during each load phase and interrupted at its end
+    /// (e.g. `perf record -g -p PID -o $AGUSTO_BENCH_PHASE.perf.data`).
+    #[arg(long)]
+    phase_hook: Option<String>,
     /// The scenario.
     #[command(subcommand)]
     scenario: Scenario,
@@ -85,6 +89,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         .prefix
         .clone()
         .unwrap_or_else(|| format!("B{}", base36(now.as_millis() as u64)));
+    if let Some(h) = &cli.phase_hook {
+        let _ = load::PHASE_HOOK.set(h.clone());
+    }
     let api = api::Api::new(&cli.url, &cli.admin_token, 1024)?;
     api.wait_healthy(Duration::from_secs(30)).await?;
     let ctx = Ctx {
