@@ -95,6 +95,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<Movement>>;
     /// Per product: (sum of delta_on_hand, sum of delta_reserved) over the whole ledger.
     async fn ledger_sums(&self) -> Result<Vec<LedgerSum>>;
+    /// The holds of several orders (all partitions), in no particular order.
+    /// Backends override this with one query; the default asks per order.
+    async fn reservations_for_orders(&self, order_ids: &[String]) -> Result<Vec<Reservation>> {
+        let mut all = Vec::new();
+        for id in order_ids {
+            all.extend(self.reservations_for_order(id).await?);
+        }
+        Ok(all)
+    }
     /// An order's holds (all partitions).
     async fn reservations_for_order(&self, order_id: &str) -> Result<Vec<Reservation>>;
     /// Unconfirmed holds with `expires_at < before` (all partitions).
@@ -108,6 +117,15 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- orders ----------------------------------------------------------
 
+    /// The stored ones among several orders, in no particular order.
+    /// Backends override this with one query; the default asks per order.
+    async fn get_orders(&self, order_ids: &[String]) -> Result<Vec<Order>> {
+        let mut all = Vec::new();
+        for id in order_ids {
+            all.extend(self.get_order(id).await?);
+        }
+        Ok(all)
+    }
     /// One order.
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>>;
     /// The order a channel created with an `Idempotency-Key`.

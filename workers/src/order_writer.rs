@@ -4,7 +4,7 @@
 //! what was reserved if any partition is short), then writes the round's
 //! orders and events in one store transaction and replies.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use agusto_bus::embedded::PartitionReader;
@@ -87,12 +87,23 @@ impl OrderWriter {
     /// run concurrently and their results are written in one transaction.
     async fn apply_round(&self, mut round: Vec<OrderDelivery>) {
         let offset = round.last().map(|d| d.offset).unwrap_or_default();
+        // One store read for every order the round names.
+        let ids: Vec<String> = round
+            .iter()
+            .filter_map(|d| order_id(&d.command).cloned())
+            .collect();
+        let known: Result<HashMap<String, Order>, _> = self
+            .store
+            .get_orders(&ids)
+            .await
+            .map(|orders| orders.into_iter().map(|o| (o.id.clone(), o)).collect());
         let mut jobs = Vec::with_capacity(round.len());
         for d in &round {
-            jobs.push(match self.job(&d.command, d.at).await {
-                Ok(job) => job,
-                Err(e) => Job::Answer(OrderReply::Unavailable(e.to_string())),
-            });
+            let job = match &known {
+                Ok(known) => self.job(&d.command, d.at, known).await,
+                Err(e) => Err(agusto_store::Error::Unavailable(e.to_string())),
+            };
+            jobs.push(job.unwrap_or_else(|e| Job::Answer(OrderReply::Unavailable(e.to_string()))));
         }
         // Stock phase: every request of every job at once.
         let mut requests: Vec<(usize, u32, StockCommand)> = Vec::new();
@@ -211,10 +222,15 @@ impl OrderWriter {
     }
 
     /// Loads what a command needs and decides it as far as possible without the stock writers.
-    async fn job(&self, command: &OrderCommand, at: Timestamp) -> agusto_store::Result<Job> {
+    async fn job(
+        &self,
+        command: &OrderCommand,
+        at: Timestamp,
+        known: &HashMap<String, Order>,
+    ) -> agusto_store::Result<Job> {
         Ok(match command {
             OrderCommand::Place(new) => {
-                let same_id = self.store.get_order(&new.order_id).await?;
+                let same_id = known.get(&new.order_id).cloned();
                 let same_key = match (&same_id, &new.idempotency_key) {
                     (None, Some(k)) => {
                         self.store
@@ -236,9 +252,9 @@ impl OrderWriter {
                 order_id,
                 channel_id,
                 action,
-            } => match self.store.get_order(order_id).await? {
+            } => match known.get(order_id) {
                 None => Job::Answer(OrderReply::NotFound),
-                Some(o) => match transition(&o, channel_id.as_deref(), action, at) {
+                Some(o) => match transition(o, channel_id.as_deref(), action, at) {
                     Ok(t) => Job::Move(Box::new(t)),
                     Err(r) => Job::Answer(r),
                 },
@@ -296,18 +312,22 @@ impl OrderWriter {
     }
 }
 
+/// The order a command is about, if it names one.
+fn order_id(command: &OrderCommand) -> Option<&String> {
+    match command {
+        OrderCommand::Place(n) => Some(&n.order_id),
+        OrderCommand::Transition { order_id, .. } => Some(order_id),
+        OrderCommand::ExpireDue { .. } => None,
+    }
+}
+
 /// Takes the longest prefix of commands about distinct orders (an expiry
 /// sweep goes alone), so one order's commands apply one after another.
 fn next_round(rest: &mut VecDeque<OrderDelivery>) -> Vec<OrderDelivery> {
     let mut round = Vec::new();
     let mut ids: HashSet<String> = HashSet::new();
     while let Some(d) = rest.front() {
-        let id = match &d.command {
-            OrderCommand::Place(n) => Some(&n.order_id),
-            OrderCommand::Transition { order_id, .. } => Some(order_id),
-            OrderCommand::ExpireDue { .. } => None,
-        };
-        match id {
+        match order_id(&d.command) {
             None if round.is_empty() => {
                 round.extend(rest.pop_front());
                 break;

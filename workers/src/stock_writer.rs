@@ -1,12 +1,13 @@
 //! The stock writer of one partition: applies stock commands in log order,
 //! one store transaction per batch, replies after the batch is durable.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
-use agusto_schemas::{StockCommand, StockLevel, StockReply, Timestamp, partition_for};
+use agusto_schemas::{Reservation, StockCommand, StockLevel, StockReply, Timestamp, partition_for};
 use agusto_store::{AppliedOffset, StockBatch, Store};
 
 use crate::domain::stock::{StockEffects, StockState};
@@ -182,11 +183,22 @@ impl StockWriter {
                 orders.push(id);
             }
         }
-        for id in orders {
-            if !self.state.holds.contains_key(id) {
-                let holds = self.store.reservations_for_order(id).await?;
+        let mut unknown: Vec<String> = orders
+            .into_iter()
+            .filter(|id| !self.state.holds.contains_key(*id))
+            .map(str::to_owned)
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            // One store read for the holds of every order the batch names.
+            let mut by_order: HashMap<String, Vec<Reservation>> = HashMap::new();
+            for h in self.store.reservations_for_orders(&unknown).await? {
+                by_order.entry(h.order_id.clone()).or_default().push(h);
+            }
+            for (id, holds) in by_order {
                 products.extend(holds.iter().map(|h| h.product_code.clone()));
-                self.cache_holds(id, holds);
+                self.cache_holds(&id, holds);
             }
         }
         products.retain(|p| !self.state.levels.contains_key(p));

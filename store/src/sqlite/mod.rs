@@ -34,7 +34,7 @@ use crate::{Error, Result};
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// Idle read connections kept for reuse; more are opened on demand.
-const IDLE_READERS: usize = 4;
+const IDLE_READERS: usize = 64;
 
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 64;
@@ -168,6 +168,8 @@ impl Inner {
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // 16 MiB of page cache per connection (the default is 2 MiB).
+    conn.pragma_update(None, "cache_size", -16_384)?;
     Ok(())
 }
 

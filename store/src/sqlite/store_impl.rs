@@ -113,6 +113,30 @@ impl Store for SqliteStore {
         self.write(move |tx| stock::write_batch(tx, &batch)).await
     }
 
+    async fn get_orders(&self, order_ids: &[String]) -> Result<Vec<Order>> {
+        let ids = order_ids.to_vec();
+        self.read(move |c| {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in &ids {
+                found.extend(orders::get_order(c, id)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn reservations_for_orders(&self, order_ids: &[String]) -> Result<Vec<Reservation>> {
+        let ids = order_ids.to_vec();
+        self.read(move |c| {
+            let mut found = Vec::new();
+            for id in &ids {
+                found.extend(stock::reservations_for_order(c, id)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
         let order_id = order_id.to_owned();
         self.read(move |c| orders::get_order(c, &order_id)).await
