@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::scenarios::{Ctx, catalogue, flash_sale, lifecycle, reads};
+use crate::scenarios::{Ctx, catalogue, flash_sale, lifecycle, reads, webhooks};
 
 /// Load generator and benchmark scenarios for Agusto WMS.
 #[derive(Parser)]
@@ -66,6 +66,8 @@ enum Scenario {
     Lifecycle(lifecycle::Args),
     /// GET /stock-levels with 100 SKUs per call.
     Reads(reads::Args),
+    /// Webhook deliveries per second to a local receiver that answers at once.
+    Webhooks(webhooks::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -106,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Scenario::Zipf(a) => catalogue::run(&ctx, a, true).await,
         Scenario::Lifecycle(a) => lifecycle::run(&ctx, a).await,
         Scenario::Reads(a) => reads::run(&ctx, a).await,
+        Scenario::Webhooks(a) => webhooks::run(&ctx, a).await,
     }
     .context("running the scenario")?;
     report.print();

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod flash_sale;
 pub mod lifecycle;
 pub mod reads;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::time::Instant;

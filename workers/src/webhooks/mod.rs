@@ -125,7 +125,12 @@ pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Rec
             }
         }
         while tasks.try_join_next().is_some() {}
+        // Look again when an attempt finishes (its slot and its queue are free
+        // now), or after the poll interval for new events and due retries.
         tokio::select! {
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                while tasks.try_join_next().is_some() {}
+            }
             _ = tokio::time::sleep(settings.poll) => {}
             _ = stop.changed() => break,
         }
