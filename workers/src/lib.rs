@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod expiry;
 pub mod ledger;
 pub mod metrics;
+mod order_outcome;
 pub mod order_writer;
 pub mod stock_writer;
 pub mod warehouse;

@@ -10,14 +10,15 @@ use std::sync::Arc;
 use agusto_bus::embedded::PartitionReader;
 use agusto_bus::{Bus, Delivery};
 use agusto_schemas::{
-    NewOrder, Order, OrderAction, OrderCommand, OrderReply, ProductQty, ReleaseReason, Shortage,
+    NewOrder, Order, OrderAction, OrderCommand, OrderReply, ProductQty, ReleaseReason,
     StockCommand, StockReply, Timestamp, partition_for,
 };
 use agusto_store::{AppliedOffset, OrderBatch, Store};
 use futures_util::future::join_all;
 
-use crate::domain::order::{Placement, Transition, place, placed, transition};
-use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, RESERVATIONS};
+use crate::domain::order::{Placement, Transition, place, transition};
+use crate::metrics::BATCH_SIZE;
+use crate::order_outcome::{count, failure, settle_placement};
 
 /// Name of the order command log (the Kafka topic in distributed mode).
 pub const ORDER_LOG: &str = "agusto.order.commands";
@@ -340,77 +341,4 @@ fn next_round(rest: &mut VecDeque<OrderDelivery>) -> Vec<OrderDelivery> {
         }
     }
     round
-}
-
-/// The outcome of a placement from its per-partition reserve replies; the
-/// partitions that reserved are queued for release when it failed.
-fn settle_placement(
-    new: &NewOrder,
-    at: Timestamp,
-    stock: &[(u32, &StockCommand, StockReply)],
-    compensate: &mut Vec<(u32, String)>,
-) -> OrderReply {
-    if stock.iter().all(|(_, _, r)| *r == StockReply::Reserved) {
-        return OrderReply::Placed(Box::new(placed(new, at)));
-    }
-    compensate.extend(
-        stock
-            .iter()
-            .filter(|(_, _, r)| *r == StockReply::Reserved)
-            .map(|(p, _, _)| (*p, new.order_id.clone())),
-    );
-    if let Some(why) = stock.iter().find_map(|(_, _, r)| failure(r)) {
-        return OrderReply::Unavailable(why);
-    }
-    let shortages: Vec<Shortage> = stock
-        .iter()
-        .filter_map(|(_, _, r)| match r {
-            StockReply::Short(s) => Some(s.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    OrderReply::Short(shortages)
-}
-
-/// Why a stock reply means the step did not happen.
-fn failure(r: &StockReply) -> Option<String> {
-    match r {
-        StockReply::Unavailable(why) | StockReply::Rejected(why) => Some(why.clone()),
-        _ => None,
-    }
-}
-
-fn count(command: &OrderCommand, reply: &OrderReply) {
-    let outcome = match reply {
-        OrderReply::Unavailable(_) => "failed",
-        OrderReply::Placed(_)
-        | OrderReply::Updated(_)
-        | OrderReply::Swept(_)
-        | OrderReply::Existing(_) => "applied",
-        _ => "rejected",
-    };
-    COMMANDS_APPLIED
-        .with_label_values(&["orders", outcome])
-        .inc();
-    let reservation = match (command, reply) {
-        (OrderCommand::Place(_), OrderReply::Placed(_)) => Some("accepted"),
-        (OrderCommand::Place(_), OrderReply::Short(_)) => Some("rejected"),
-        (
-            OrderCommand::Transition {
-                action: OrderAction::Cancel,
-                ..
-            },
-            OrderReply::Updated(_),
-        ) => Some("cancelled"),
-        _ => None,
-    };
-    if let Some(o) = reservation {
-        RESERVATIONS.with_label_values(&[o]).inc();
-    }
-    if let OrderReply::Swept(n) = reply {
-        RESERVATIONS
-            .with_label_values(&["expired"])
-            .inc_by(*n as u64);
-    }
 }
