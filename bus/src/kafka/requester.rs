@@ -18,6 +18,9 @@ use super::{KafkaSettings, REPLY_TOPIC};
 use crate::{Bus, Error, Result};
 use agusto_schemas::avro::AvroMessage;
 
+/// Longest wait for a reply before a request gives up with `NoReply`.
+const REPLY_WAIT: Duration = Duration::from_secs(60);
+
 /// Replies addressed to this process, routed to the requests waiting for them.
 pub struct Replies {
     instance: String,
@@ -183,7 +186,13 @@ impl<C: LogCommand> Bus<C, C::Reply> for KafkaBus<C> {
             .send(record, Duration::from_secs(10))
             .await
             .map_err(|(e, _)| Error::Unavailable(format!("publishing to {}: {e}", C::TOPIC)))?;
-        let body = rx.await.map_err(|_| Error::NoReply)?;
+        // A reply can be lost (a writer died after consuming but before its
+        // batch was durable, and the redelivered command's reply went to a
+        // request that had given up): never wait for ever.
+        let body = tokio::time::timeout(REPLY_WAIT, rx)
+            .await
+            .map_err(|_| Error::NoReply)?
+            .map_err(|_| Error::NoReply)?;
         C::unwrap(body).ok_or(Error::NoReply)
     }
 }
