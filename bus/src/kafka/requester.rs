@@ -186,9 +186,8 @@ impl<C: LogCommand> Bus<C, C::Reply> for KafkaBus<C> {
             .send(record, Duration::from_secs(10))
             .await
             .map_err(|(e, _)| Error::Unavailable(format!("publishing to {}: {e}", C::TOPIC)))?;
-        // A reply can be lost (a writer died after consuming but before its
-        // batch was durable, and the redelivered command's reply went to a
-        // request that had given up): never wait for ever.
+        // A reply can be lost (its publish failed after the writer's retries):
+        // never wait for ever; the command itself stays applied or not.
         let body = tokio::time::timeout(REPLY_WAIT, rx)
             .await
             .map_err(|_| Error::NoReply)?
