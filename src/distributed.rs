@@ -94,30 +94,22 @@ pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     if matches!(role, Role::Stock | Role::All) {
-        let (s, k, t, r) = (
+        let writers = cluster::run_stock_writers(
             store.clone(),
             kafka.clone(),
             timers.clone(),
             stopped.clone(),
         );
-        tasks.spawn(async move {
-            cluster::run_stock_writers(s, k, t, r)
-                .await
-                .context("stock writers")
-        });
+        tasks.spawn(async move { writers.await.context("stock writers") });
     }
     if matches!(role, Role::Orders | Role::All) {
-        let (s, k, t, r) = (
+        let writers = cluster::run_order_writers(
             store.clone(),
             kafka.clone(),
             timers.clone(),
             stopped.clone(),
         );
-        tasks.spawn(async move {
-            cluster::run_order_writers(s, k, t, r)
-                .await
-                .context("order writers")
-        });
+        tasks.spawn(async move { writers.await.context("order writers") });
     }
     if matches!(role, Role::Webhooks | Role::All) {
         let (s, w, r) = (store.clone(), config.webhooks()?, stopped.clone());

@@ -101,6 +101,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pages_know_when_they_are_last() {
+        let p = page(vec![1, 2, 3], 2, |i| i.to_string());
+        assert_eq!(p.items, vec![1, 2]);
+        assert_eq!(p.next_cursor.as_deref(), Some("2"));
+        let p = page(vec![1, 2], 2, |i| i.to_string());
+        assert_eq!(p.next_cursor, None);
+    }
+
+    #[test]
     fn cursors_parse_only_their_own_tag() {
         assert_eq!(int_cursor("m", "m:12").ok(), Some(12));
         assert!(matches!(int_cursor("m", "e:12"), Err(Error::InvalidCursor)));

@@ -284,14 +284,7 @@ async fn health_readiness_metrics_and_openapi_are_served() {
         200
     );
     s.product("OPS-1", 1).await;
-    let metrics = s
-        .raw(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains("agusto_http_requests_total"), "{metrics}");
     assert!(
         metrics.contains("agusto_commands_applied_total"),

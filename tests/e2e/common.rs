@@ -133,6 +133,16 @@ impl Server {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .raw(Method::GET, "/metrics")
+            .send()
+            .await
+            .expect("metrics answered");
+        resp.text().await.expect("metrics body")
+    }
+
     /// A raw request builder for unusual requests.
     pub fn raw(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base))

@@ -99,14 +99,7 @@ fn launch(args: &[&str], dir: &Path, env: &[(String, String)]) -> Server {
 async fn wait_for_partitions(worker: &Server, group: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let text = worker
-            .raw(Method::GET, "/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = worker.metrics().await;
         let owned = text
             .lines()
             .find(|l| l.starts_with("agusto_assigned_partitions") && l.contains(group))
@@ -172,14 +165,7 @@ async fn the_seed_workflow_runs_through_separate_ingest_and_worker_processes() {
         .get(&format!("/api/v1/orders/{id}/status"), &token)
         .await;
     assert_eq!(h.body["history"].as_array().unwrap().len(), 5);
-    let metrics = worker
-        .raw(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = worker.metrics().await;
     assert!(
         metrics.contains("agusto_consumer_lag") || metrics.contains("agusto_rebalances_total"),
         "{metrics}"

@@ -106,7 +106,12 @@ impl Warehouse {
         for reply in join_all(requests).await {
             levels.extend(reply?);
         }
-        levels.sort_by_key(|l| lines.iter().position(|x| x.product_code == l.product_code));
+        let order: std::collections::HashMap<&str, usize> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.product_code.as_str(), i))
+            .collect();
+        levels.sort_by_key(|l| order.get(l.product_code.as_str()).copied());
         Ok(levels)
     }
 

@@ -36,19 +36,25 @@ pub(crate) async fn resolve(
 
 /// Levels of `codes` (zeros for products without movements), under the caller's SKUs.
 async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult<Vec<StockView>> {
-    let stored = state.store.stock_levels(codes).await?;
+    let mut stored: std::collections::HashMap<String, StockLevel> = state
+        .store
+        .stock_levels(codes)
+        .await?
+        .into_iter()
+        .map(|l| (l.product_code.clone(), l))
+        .collect();
     let skus = match who.channel() {
         Some(c) => state.store.skus_for(c, codes).await?,
         None => codes.to_vec(),
     };
     let mut out = Vec::with_capacity(codes.len());
     for (code, sku) in codes.iter().zip(skus) {
-        let level = match stored.iter().find(|l| &l.product_code == code) {
-            Some(l) => l.clone(),
+        let level = match stored.remove(code) {
+            Some(l) => l,
             None => {
                 let at = state
-                    .store
-                    .get_product(code)
+                    .lookups
+                    .product(state.store.as_ref(), code)
                     .await?
                     .map(|p| p.updated_at)
                     .unwrap_or_else(chrono::Utc::now);
