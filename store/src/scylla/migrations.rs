@@ -79,9 +79,11 @@ pub(super) async fn migrate(session: &Session, keyspace: &str, replication: &str
     }
     if let Err(with_tablets) = ddl(session, &create_keyspace(keyspace, replication, true)).await {
         // Servers without tablets reject the option; the plain form works there.
-        ddl(session, &create_keyspace(keyspace, replication, false))
-            .await
-            .map_err(|_| with_tablets)?;
+        if let Err(plain) = ddl(session, &create_keyspace(keyspace, replication, false)).await {
+            return Err(Error::Unavailable(format!(
+                "creating keyspace {keyspace}: {plain} (with the tablets option: {with_tablets})"
+            )));
+        }
         tracing::info!(keyspace, "keyspace created without the tablets option");
     }
     session.use_keyspace(keyspace, true).await?;

@@ -98,6 +98,11 @@ pub struct ScyllaOptions {
     pub request_timeout: Duration,
     /// Limit for opening a connection to a node.
     pub connection_timeout: Duration,
+    /// Whether the driver reads the schema (keyspaces, tables) from
+    /// `system_schema`. On by default: the driver then knows each keyspace's
+    /// replication and routes every request to a replica. Only servers
+    /// without `system_schema` (Cassandra 2.1, the test bed) need it off.
+    pub fetch_schema_metadata: bool,
 }
 
 impl Default for ScyllaOptions {
@@ -106,6 +111,7 @@ impl Default for ScyllaOptions {
             local_datacenter: None,
             request_timeout: Duration::from_secs(5),
             connection_timeout: Duration::from_secs(5),
+            fetch_schema_metadata: true,
         }
     }
 }
@@ -190,6 +196,7 @@ impl ScyllaStore {
             .connection_timeout(options.connection_timeout)
             .default_execution_profile_handle(profile.into_handle())
             .timestamp_generator(Arc::new(MonotonicTimestampGenerator::new()))
+            .fetch_schema_metadata(options.fetch_schema_metadata)
             .build()
             .await?;
         migrations::migrate(&session, keyspace, replication).await?;

@@ -19,7 +19,7 @@ use super::{ScyllaOptions, ScyllaStore};
 use crate::{AppliedOffset, Product, StockBatch, Store, contract};
 
 const NODE_VAR: &str = "AGUSTO_TEST_SCYLLA";
-const REPLICATION: &str = "{'class': 'NetworkTopologyStrategy', 'replication_factor': 1}";
+const REPLICATION: &str = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
 
 /// The node to test against, or `None` (with a notice) when none is set.
 fn node() -> Option<String> {
@@ -38,6 +38,7 @@ fn node() -> Option<String> {
 async fn connect(node: &str, keyspace: &str) -> ScyllaStore {
     let options = ScyllaOptions {
         request_timeout: std::time::Duration::from_secs(30),
+        fetch_schema_metadata: false,
         ..ScyllaOptions::default()
     };
     ScyllaStore::connect_with(&[node.to_owned()], keyspace, REPLICATION, &options)
