@@ -59,6 +59,10 @@ pub struct Config {
     pub scylla_keyspace: String,
     /// CQL replication map used when the keyspace is created.
     pub scylla_replication: String,
+    /// Whether the ScyllaDB driver reads the schema (`system_schema`) to
+    /// route each request to a replica. Keep it on; only servers without
+    /// `system_schema` (the Cassandra 2.1 test bed) need it off.
+    pub scylla_schema_metadata: bool,
     /// Distributed mode: Kafka bootstrap brokers, comma-separated.
     pub kafka_brokers: String,
     /// Partitions of the replies topic.
@@ -104,6 +108,7 @@ impl Default for Config {
             scylla_keyspace: "agusto".into(),
             scylla_replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 3}"
                 .into(),
+            scylla_schema_metadata: true,
             kafka_brokers: "127.0.0.1:9092".into(),
             reply_partitions: 8,
             kafka_replication: 1,

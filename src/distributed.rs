@@ -41,10 +41,15 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .map(|n| n.trim().to_owned())
                 .filter(|n| !n.is_empty())
                 .collect();
-            let store = agusto_store::scylla::ScyllaStore::connect(
+            let options = agusto_store::scylla::ScyllaOptions {
+                fetch_schema_metadata: config.scylla_schema_metadata,
+                ..agusto_store::scylla::ScyllaOptions::default()
+            };
+            let store = agusto_store::scylla::ScyllaStore::connect_with(
                 &nodes,
                 &config.scylla_keyspace,
                 &config.scylla_replication,
+                &options,
             )
             .await
             .with_context(|| format!("connecting to ScyllaDB at {}", nodes.join(",")))?;

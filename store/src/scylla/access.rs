@@ -3,7 +3,8 @@
 //! These are admin writes, rare and off the hot path, and they need
 //! uniqueness that a plain upsert cannot give (a channel id or a token hash
 //! taken by a concurrent request), so they use lightweight transactions:
-//! `IF NOT EXISTS` to create, `IF EXISTS` / `IF revoked = false` to change.
+//! `IF NOT EXISTS` to create, `IF created_at = <stored>` (the channel exists) /
+//! `IF revoked = false` to change.
 //! Rows written with LWT are only ever written with LWT. The role index of
 //! live tokens is a plain table maintained after the LWT succeeded; readers
 //! check each token it lists, so a row left behind by a crash in between
@@ -113,6 +114,7 @@ impl Inner {
     pub(crate) async fn update_channel(&self, c: &Channel) -> Result<()> {
         let mut values = channel_fields(c);
         values.push(text(&c.id));
+        values.push(at(&c.created_at));
         if !self.lwt(Stmt::UpdateChannel, values).await? {
             return Err(Error::Conflict(format!("no channel {}", c.id)));
         }

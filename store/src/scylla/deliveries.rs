@@ -217,12 +217,16 @@ impl Inner {
         for chunk in chunks(units, FANOUT_BATCH_BYTES) {
             self.batch(chunk).await?;
         }
+        // The mark is the highest row; the one it replaces is deleted by
+        // key (a range deletion would need Cassandra 3.0). A stale lower row
+        // left by a concurrent fan-out is harmless: readers take the highest.
         let position = position.max(0);
-        self.batch(vec![
-            (Stmt::PutFanoutMark, vec![big(position)]),
-            (Stmt::PruneFanoutMarks, vec![big(position)]),
-        ])
-        .await
+        let previous = self.fanout_position().await?;
+        let mut ops = vec![(Stmt::PutFanoutMark, vec![big(position)])];
+        if previous < position {
+            ops.push((Stmt::DelFanoutMark, vec![big(previous)]));
+        }
+        self.batch(ops).await
     }
 
     /// The fan-out position, 0 before the first fan-out.

@@ -179,7 +179,7 @@ pub(super) const V1: &[&str] = &[
         product_code text, data text,
         PRIMARY KEY ((bucket), position))",
     // PK ((shard), position DESC), shard always 0: fanout_position is the
-    // first row; fan_out adds one and drops the lower ones.
+    // first row; fan_out adds one and deletes the one it replaces (by key).
     "CREATE TABLE IF NOT EXISTS fanout_marks (
         shard bigint, position bigint,
         PRIMARY KEY ((shard), position))

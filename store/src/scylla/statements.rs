@@ -177,8 +177,8 @@ statements! {
     LogRead = "SELECT position, event_id, event_type, created_at, channel_id, product_code, data FROM outbox_log WHERE bucket = ? AND position > ? LIMIT ?";
     /// position
     PutFanoutMark = "INSERT INTO fanout_marks (shard, position) VALUES (0, ?)";
-    /// below position
-    PruneFanoutMarks = "DELETE FROM fanout_marks WHERE shard = 0 AND position < ?";
+    /// position (one row: range deletions need Cassandra 3.0)
+    DelFanoutMark = "DELETE FROM fanout_marks WHERE shard = 0 AND position = ?";
     /// (none)
     GetFanoutMark = "SELECT position FROM fanout_marks WHERE shard = 0 LIMIT 1";
 
@@ -235,8 +235,10 @@ statements! {
     // ---- channels and tokens ----------------------------------------------
     /// id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at (LWT)
     InsertChannel = "INSERT INTO channels (id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
-    /// name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, id (LWT)
-    UpdateChannel = "UPDATE channels SET name = ?, webhook_url = ?, webhook_secret = ?, allowed_ips = ?, rate_limit_per_second = ?, webhook_disabled = ?, created_at = ?, updated_at = ? WHERE id = ? IF EXISTS";
+    /// name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, id, stored created_at (LWT).
+    /// `created_at` never changes, so the condition means "the channel exists"
+    /// (`IF EXISTS` on UPDATE needs Cassandra 2.1.1+).
+    UpdateChannel = "UPDATE channels SET name = ?, webhook_url = ?, webhook_secret = ?, allowed_ips = ?, rate_limit_per_second = ?, webhook_disabled = ?, created_at = ?, updated_at = ? WHERE id = ? IF created_at = ?";
     /// id
     GetChannel = "SELECT id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at FROM channels WHERE id = ?";
     /// (none; paged full scan)

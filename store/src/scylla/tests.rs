@@ -2,8 +2,10 @@
 //! idempotent migrations, microsecond timestamps, and one outbox order for
 //! several processes writing and reading at once.
 //!
-//! They need a node: set `AGUSTO_TEST_SCYLLA=host:port` (docker-compose
-//! provides one). Without it each test prints a notice and passes. Each test
+//! They need a node: `AGUSTO_TEST_SCYLLA=host:port`, which
+//! `scripts/test-all` sets to the Cassandra 2.1 test bed behind the CQL
+//! v4 → v3 proxy (`testbed/`); a ScyllaDB node works too. Without it each
+//! test fails in CI and, elsewhere, prints a notice and passes. Each test
 //! gets its own keyspace, `agusto_test_<random>`, dropped at the end even
 //! when the test fails.
 
@@ -21,14 +23,19 @@ use crate::{AppliedOffset, Product, StockBatch, Store, contract};
 const NODE_VAR: &str = "AGUSTO_TEST_SCYLLA";
 const REPLICATION: &str = "{'class': 'SimpleStrategy', 'replication_factor': 1}";
 
-/// The node to test against, or `None` (with a notice) when none is set.
+/// The node to test against. Outside CI, `None` (with a loud notice) when
+/// none is set; in CI (`CI` set) a missing node fails the test, so the
+/// suite can never pass without running.
 fn node() -> Option<String> {
     match std::env::var(NODE_VAR) {
         Ok(node) if !node.trim().is_empty() => Some(node.trim().to_owned()),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "{NODE_VAR} is not set in CI: scripts/test-all starts the Cassandra test bed and sets it"
+        ),
         _ => {
             eprintln!(
-                "notice: {NODE_VAR} is not set: ScyllaDB store test skipped \
-                 (set it to host:port of a ScyllaDB node to run it)"
+                "NOTICE: {NODE_VAR} is not set: ScyllaDB store test SKIPPED \
+                 (./scripts/test-all starts a Cassandra 2.1 test bed and sets it)"
             );
             None
         }
