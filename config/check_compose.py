@@ -6,12 +6,15 @@ Run by .ci/ops-checks.sh from the repository root:
     python3 config/check_compose.py
 
 It checks what `docker compose config` cannot:
-- the services the stack promises exist (Kafka, ScyllaDB, topic-init, 2× ingest,
-  2× stock writer, order writer, webhook worker, Prometheus, Grafana), images
-  are pinned, host ports are unique;
+- the services the stack promises exist (Kafka, ScyllaDB, topic-init, migrate,
+  2× ingest, 2× stock writer, order writer, webhook worker, Prometheus,
+  Grafana), images are pinned, host ports are unique;
 - every agusto service gets the whole shared environment (x-agusto-env) and
   a role the binary has; ingest is health-checked on /readyz, workers on
   /healthz, with the probe the Dockerfile installs;
+- `agusto migrate` is a one-shot service (no restart, no ports, no health
+  check) waiting for ScyllaDB, and every ingest and worker waits for it to
+  complete successfully (it is the one owner of schema changes);
 - depends_on names existing services, `service_healthy` targets have a health
   check, `service_completed_successfully` targets are one-shot, there is no
   cycle (the start order is printed);
@@ -38,10 +41,12 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED = {
-    "kafka", "scylla", "topic-init", "ingest-1", "ingest-2", "worker-stock",
+    "kafka", "scylla", "topic-init", "migrate", "ingest-1", "ingest-2", "worker-stock",
     "worker-orders", "worker-webhooks", "prometheus", "grafana",
 }
-ROLES = {"ingest": ["ingest"], "worker": ["stock", "orders", "webhooks", "all"]}
+ROLES = {"ingest": ["ingest"], "worker": ["stock", "orders", "webhooks", "all"], "migrate": []}
+# Agusto roles that run once and exit instead of serving.
+ONE_SHOT = {"migrate"}
 TOPIC_VARS = {
     "agusto.stock.commands": "AGUSTO_STOCK_PARTITIONS",
     "agusto.order.commands": "AGUSTO_ORDER_PARTITIONS",
@@ -116,12 +121,27 @@ def main() -> int:
         fail("worker-stock: expected deploy.replicas: 2")
 
     # agusto services
-    agusto = {n: s for n, s in services.items() if s.get("image") == "agusto:local"}
+    every_agusto = {n: s for n, s in services.items() if s.get("image") == "agusto:local"}
+    one_shot = {n for n, s in every_agusto.items() if (s.get("command") or [""])[0] in ONE_SHOT}
+    agusto = {n: s for n, s in every_agusto.items() if n not in one_shot}
+    if not one_shot:
+        fail("no one-shot `agusto migrate` service")
+    for name in sorted(one_shot):
+        s = every_agusto[name]
+        drift = {k for k, v in shared.items() if env_of(s).get(k) != v}
+        if drift:
+            fail(f"{name}: shared settings missing or changed: {sorted(drift)}")
+        if s.get("restart", "no") != "no" or s.get("ports") or s.get("healthcheck"):
+            fail(f"{name}: a one-shot service has restart: \"no\", no ports and no health check")
+        if deps_of(s).get("scylla") != "service_healthy":
+            fail(f"{name}: should wait for scylla (service_healthy)")
+        if "build" not in s:
+            fail(f"{name}: no build section (agusto:local is built from the Dockerfile)")
     listen_port: dict[str, str] = {}
     for name, s in agusto.items():
         cmd = s.get("command") or []
         role = cmd[0] if cmd else ""
-        if role not in ROLES or (ROLES[role] and role == "worker" and (len(cmd) < 2 or cmd[1] not in ROLES[role])):
+        if role not in ROLES or role in ONE_SHOT or (role == "worker" and (len(cmd) < 2 or cmd[1] not in ROLES[role])):
             fail(f"{name}: command {cmd} is not an agusto role")
         env = env_of(s)
         drift = {k for k, v in shared.items() if env.get(k) != v}
@@ -139,7 +159,8 @@ def main() -> int:
                 fail(f"{name}: port {p} does not reach AGUSTO_LISTEN port {listen_port[name]}")
         if "build" not in s:
             fail(f"{name}: no build section (agusto:local is built from the Dockerfile)")
-    ok(f"{len(agusto)} agusto services share x-agusto-env and have role, listen address and health check")
+    ok(f"{len(agusto)} agusto services share x-agusto-env and have role, listen address and health check; "
+       f"one-shot: {', '.join(sorted(one_shot))}")
 
     # depends_on
     order: list[str] = []
@@ -169,7 +190,8 @@ def main() -> int:
     for n in agusto:
         deps = deps_of(agusto[n])
         for infra, cond in (("kafka", "service_healthy"), ("scylla", "service_healthy"),
-                            ("topic-init", "service_completed_successfully")):
+                            ("topic-init", "service_completed_successfully"),
+                            *((m, "service_completed_successfully") for m in sorted(one_shot))):
             if deps.get(infra) != cond:
                 fail(f"{n}: should wait for {infra} ({cond})")
     ok("start order: " + " -> ".join(order))

@@ -63,6 +63,10 @@ pub struct Config {
     /// route each request to a replica. Keep it on; only servers without
     /// `system_schema` (the Cassandra 2.1 test bed) need it off.
     pub scylla_schema_metadata: bool,
+    /// How long `agusto ingest`, `agusto worker` and `agusto ledger verify`
+    /// wait for the ScyllaDB keyspace to reach this build's schema version
+    /// (applied by `agusto migrate`) before giving up.
+    pub scylla_schema_wait_secs: u64,
     /// Distributed mode: Kafka bootstrap brokers, comma-separated.
     pub kafka_brokers: String,
     /// Partitions of the replies topic.
@@ -109,6 +113,7 @@ impl Default for Config {
             scylla_replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 3}"
                 .into(),
             scylla_schema_metadata: true,
+            scylla_schema_wait_secs: 120,
             kafka_brokers: "127.0.0.1:9092".into(),
             reply_partitions: 8,
             kafka_replication: 1,

@@ -1,16 +1,17 @@
 //! The distributed roles: `agusto ingest` and `agusto worker <role>`, over
-//! Kafka and a shared store.
+//! Kafka and a shared store. On ScyllaDB they wait for the schema that
+//! `agusto migrate` applies (see `store_spec.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use agusto_store::Store;
 use agusto_workers::cluster::{self, Timers};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::serve::{bootstrap_admin, listen, open_sqlite, serve_http};
+use crate::serve::{bootstrap_admin, listen, serve_http};
+use crate::store_spec::{Access, open_store};
 
 /// Which writers a worker process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,43 +26,9 @@ pub enum Role {
     All,
 }
 
-/// The store named by `AGUSTO_STORE`: `sqlite:<path>` (default: the data
-/// dir's SQLite file) or `scylla:<host:port,...>` (keyspace `scylla_keyspace`,
-/// created with `scylla_replication` when missing).
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let spec = config.store.trim();
-    if spec.is_empty() {
-        return open_sqlite(&config.database());
-    }
-    match spec.split_once(':') {
-        Some(("sqlite", path)) if !path.is_empty() => open_sqlite(std::path::Path::new(path)),
-        Some(("scylla", nodes)) if !nodes.is_empty() => {
-            let nodes: Vec<String> = nodes
-                .split(',')
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty())
-                .collect();
-            let options = agusto_store::scylla::ScyllaOptions {
-                fetch_schema_metadata: config.scylla_schema_metadata,
-                ..agusto_store::scylla::ScyllaOptions::default()
-            };
-            let store = agusto_store::scylla::ScyllaStore::connect_with(
-                &nodes,
-                &config.scylla_keyspace,
-                &config.scylla_replication,
-                &options,
-            )
-            .await
-            .with_context(|| format!("connecting to ScyllaDB at {}", nodes.join(",")))?;
-            Ok(Arc::new(store))
-        }
-        _ => bail!("AGUSTO_STORE={spec}: expected sqlite:<path> or scylla:<host:port,...>"),
-    }
-}
-
 /// `agusto ingest`: the HTTP API, publishing commands to Kafka.
 pub async fn ingest(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = open_store(&config, Access::Run).await?;
     bootstrap_admin(store.as_ref(), &config.admin_token).await?;
     let kafka = config.kafka("ingest");
     agusto_bus::kafka::ensure_topics(&kafka)
@@ -87,7 +54,7 @@ pub async fn ingest(config: Config) -> anyhow::Result<()> {
 /// `agusto worker <role>`: writers and/or the webhook worker; serves
 /// `/healthz` and `/metrics` on the listen address.
 pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = open_store(&config, Access::Run).await?;
     let kafka = config.kafka(&format!("{role:?}").to_lowercase());
     agusto_bus::kafka::ensure_topics(&kafka)
         .await

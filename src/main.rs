@@ -1,14 +1,14 @@
 //! `agusto`: the Agusto WMS binary. Parses the command line and wires roles;
 //! everything else lives in the workspace crates.
 
+mod admin;
 mod config;
 mod distributed;
 mod serve;
+mod store_spec;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
@@ -36,6 +36,15 @@ impl Common {
         let mut config = Config::load(self.config.as_deref())?;
         if let Some(d) = &self.data_dir {
             config.data_dir = d.clone();
+        }
+        Ok(config)
+    }
+
+    /// [`Common::load`], with `--store` (if given) over `AGUSTO_STORE`.
+    fn load_store(&self, store: Option<String>) -> anyhow::Result<Config> {
+        let mut config = self.load()?;
+        if let Some(s) = store {
+            config.store = s;
         }
         Ok(config)
     }
@@ -78,6 +87,15 @@ enum Command {
         #[arg(long, env = "AGUSTO_LISTEN")]
         listen: Option<String>,
     },
+    /// Apply the store's schema migrations (run once per deploy, before
+    /// ingest and the workers, which wait for it on ScyllaDB), then exit.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+        /// Store to migrate: sqlite:PATH or scylla:HOST:PORT,... (overrides AGUSTO_STORE).
+        #[arg(long)]
+        store: Option<String>,
+    },
     /// Print the effective configuration (file + AGUSTO_* environment + defaults).
     Config {
         #[command(flatten)]
@@ -97,6 +115,10 @@ enum LedgerCommand {
     Verify {
         #[command(flatten)]
         common: Common,
+        /// Store to verify: sqlite:PATH or scylla:HOST:PORT,... (overrides AGUSTO_STORE;
+        /// default: the data dir's SQLite file).
+        #[arg(long)]
+        store: Option<String>,
     },
 }
 
@@ -128,51 +150,26 @@ fn main() -> anyhow::Result<()> {
             serve::init_logging(&config.log_format);
             runtime.block_on(distributed::worker(config, role))
         }
+        Command::Migrate { common, store } => {
+            let config = common.load_store(store)?;
+            serve::init_logging(&config.log_format);
+            if let Err(e) = runtime.block_on(admin::migrate(&config)) {
+                eprintln!("agusto migrate failed: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Config { common } => {
             print!("{}", common.load()?.redacted_toml()?);
             Ok(())
         }
         Command::Ledger {
-            command: LedgerCommand::Verify { common },
+            command: LedgerCommand::Verify { common, store },
         } => {
-            let config = common.load()?;
-            let code = runtime.block_on(verify(&config))?;
+            let config = common.load_store(store)?;
+            serve::init_logging(&config.log_format);
+            let code = runtime.block_on(admin::verify(&config))?;
             std::process::exit(code);
         }
-    }
-}
-
-async fn verify(config: &Config) -> anyhow::Result<i32> {
-    let path = config.database();
-    if !path.exists() {
-        anyhow::bail!("no database at {}", path.display());
-    }
-    let store =
-        Arc::new(agusto_store::sqlite::SqliteStore::open(&path).context("opening the store")?);
-    let report = agusto_workers::ledger::verify(store.as_ref()).await?;
-    for d in &report.differences {
-        println!(
-            "MISMATCH {}: stored on_hand={} reserved={}; ledger on_hand={} reserved={}; open orders reserve {}",
-            d.product_code,
-            d.stored_on_hand,
-            d.stored_reserved,
-            d.ledger_on_hand,
-            d.ledger_reserved,
-            d.open_orders_reserved
-        );
-    }
-    if report.differences.is_empty() {
-        println!(
-            "ledger ok: {} products, stored quantities match the ledger and the open orders",
-            report.products
-        );
-        Ok(0)
-    } else {
-        println!(
-            "ledger MISMATCH: {} of {} products differ",
-            report.differences.len(),
-            report.products
-        );
-        Ok(1)
     }
 }

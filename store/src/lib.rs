@@ -36,6 +36,22 @@ pub enum Error {
     Corrupt(String),
 }
 
+/// What opening a store did to its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaChange {
+    /// Schema version found when the store was opened.
+    pub from: i64,
+    /// Schema version after opening (the version this build knows).
+    pub to: i64,
+}
+
+impl SchemaChange {
+    /// How many migrations opening the store applied.
+    pub fn applied(&self) -> i64 {
+        self.to - self.from
+    }
+}
+
 /// Result of store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

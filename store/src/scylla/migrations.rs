@@ -1,14 +1,17 @@
-//! Versioned migrations, applied on start-up.
+//! Versioned migrations, applied by the one owner of schema changes
+//! (`agusto migrate`, [`super::SchemaMode::Apply`]); every other process
+//! waits for them (`schema_wait.rs`).
 //!
 //! The keyspace is created first (`IF NOT EXISTS`, with the configured
 //! replication), then `schema_version` records which migrations ran: one
-//! row per applied version in one partition, newest first. Opening a store
-//! applies the missing migrations in order; each is a list of CQL
-//! statements, all idempotent (`IF NOT EXISTS`), so two processes starting
-//! at once, or a start-up interrupted half-way, converge on the same schema
-//! (ScyllaDB serialises schema changes through Raft). Released migrations
-//! are never edited: a change of schema is a new entry at the end, written
-//! so that it can run twice.
+//! row per applied version in one partition, newest first. Applying adds
+//! the missing migrations in order; each is a list of CQL statements, all
+//! idempotent (`IF NOT EXISTS`), so a run interrupted half-way is finished
+//! by the next one. Two runs at once are not safe: Cassandra (and ScyllaDB
+//! without Raft schema) may create a table twice with two ids and fail one
+//! run with "Column family ID mismatch", hence one owner. Released
+//! migrations are never edited: a change of schema is a new entry at the
+//! end, written so that it can run twice.
 //!
 //! Schema statements run unprepared (DDL); every data statement is prepared.
 
@@ -16,10 +19,15 @@ use scylla::client::session::Session;
 use scylla::statement::Statement;
 
 use super::schema::V1;
-use crate::{Error, Result};
+use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&[&str]] = &[V1];
+
+/// The schema version this build brings a keyspace to.
+pub(super) fn known_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
 
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (
     shard bigint, version bigint, applied_at bigint,
@@ -66,7 +74,11 @@ pub(super) fn create_keyspace(keyspace: &str, replication: &str, tablets_off: bo
 
 /// Creates the keyspace, switches the session to it and applies missing
 /// migrations. Refuses a keyspace written by a newer build.
-pub(super) async fn migrate(session: &Session, keyspace: &str, replication: &str) -> Result<()> {
+pub(super) async fn migrate(
+    session: &Session,
+    keyspace: &str,
+    replication: &str,
+) -> Result<SchemaChange> {
     if !valid_keyspace(keyspace) {
         return Err(Error::Unavailable(format!(
             "invalid keyspace name {keyspace:?}"
@@ -89,10 +101,10 @@ pub(super) async fn migrate(session: &Session, keyspace: &str, replication: &str
     session.use_keyspace(keyspace, true).await?;
     ddl(session, VERSION_TABLE).await?;
     let current = current_version(session).await?;
-    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let known = known_version();
     if current > known {
-        return Err(Error::Unavailable(format!(
-            "keyspace {keyspace} has schema version {current}, newer than this build ({known})"
+        return Err(Error::Unavailable(super::schema_wait::newer_message(
+            keyspace, current, known,
         )));
     }
     let record = session.prepare(RECORD_VERSION).await?;
@@ -110,7 +122,10 @@ pub(super) async fn migrate(session: &Session, keyspace: &str, replication: &str
         tracing::info!(keyspace, version, "applied store migration");
     }
     session.await_schema_agreement().await?;
-    Ok(())
+    Ok(SchemaChange {
+        from: current,
+        to: known,
+    })
 }
 
 /// The highest applied migration, 0 for a new keyspace.

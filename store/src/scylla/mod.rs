@@ -64,6 +64,7 @@ mod order_lists;
 mod orders;
 mod outbox;
 mod schema;
+mod schema_wait;
 mod sequencer;
 mod statements;
 mod stock;
@@ -84,9 +85,11 @@ use scylla::policies::retry::DefaultRetryPolicy;
 use scylla::policies::timestamp_generator::MonotonicTimestampGenerator;
 use scylla::statement::{Consistency, SerialConsistency};
 
+pub use self::schema_wait::SchemaMode;
+
 use self::outbox::SeqClock;
 use self::statements::Statements;
-use crate::{Error, Result};
+use crate::{Error, Result, SchemaChange};
 
 /// Connection settings beyond the nodes, keyspace and replication.
 #[derive(Debug, Clone)]
@@ -103,6 +106,10 @@ pub struct ScyllaOptions {
     /// replication and routes every request to a replica. Only servers
     /// without `system_schema` (Cassandra 2.1, the test bed) need it off.
     pub fetch_schema_metadata: bool,
+    /// Whether connecting applies missing migrations ([`SchemaMode::Apply`],
+    /// the default) or waits for them to be applied by another process
+    /// ([`SchemaMode::Await`]).
+    pub schema: SchemaMode,
 }
 
 impl Default for ScyllaOptions {
@@ -112,6 +119,7 @@ impl Default for ScyllaOptions {
             request_timeout: Duration::from_secs(5),
             connection_timeout: Duration::from_secs(5),
             fetch_schema_metadata: true,
+            schema: SchemaMode::Apply,
         }
     }
 }
@@ -129,6 +137,8 @@ pub(crate) struct Inner {
     session: Session,
     st: Statements,
     keyspace: String,
+    /// What connecting did to the schema.
+    schema: SchemaChange,
     /// Issues outbox sequence numbers (see [`outbox`]).
     clock: SeqClock,
     /// The outbox stream of this process's batches that carry no log offset.
@@ -160,7 +170,9 @@ impl ScyllaStore {
         Self::connect_with(nodes, keyspace, replication, &ScyllaOptions::default()).await
     }
 
-    /// [`ScyllaStore::connect`] with explicit options.
+    /// [`ScyllaStore::connect`] with explicit options. With
+    /// [`SchemaMode::Await`] it runs no DDL: it waits until the keyspace has
+    /// every migration of this build (applied by `agusto migrate`).
     ///
     /// Requests use token-aware load balancing (to a replica of the
     /// partition, in the local data centre), LOCAL_QUORUM (serial:
@@ -199,13 +211,19 @@ impl ScyllaStore {
             .fetch_schema_metadata(options.fetch_schema_metadata)
             .build()
             .await?;
-        migrations::migrate(&session, keyspace, replication).await?;
+        let schema = match options.schema {
+            SchemaMode::Apply => migrations::migrate(&session, keyspace, replication).await?,
+            SchemaMode::Await { timeout } => {
+                schema_wait::await_schema(&session, keyspace, timeout).await?
+            }
+        };
         let st = Statements::prepare(&session).await?;
         Ok(ScyllaStore {
             inner: Arc::new(Inner {
                 session,
                 st,
                 keyspace: keyspace.to_owned(),
+                schema,
                 clock: SeqClock::default(),
                 local_stream: format!("local-{:016x}", codec::random_u64()),
                 local_lock: tokio::sync::Mutex::new(()),
@@ -217,6 +235,13 @@ impl ScyllaStore {
     /// The keyspace this store uses.
     pub fn keyspace(&self) -> &str {
         &self.inner.keyspace
+    }
+
+    /// What connecting did to the keyspace's schema: the version found and
+    /// the version after the migrations it applied (none with
+    /// [`SchemaMode::Await`]).
+    pub fn schema_change(&self) -> SchemaChange {
+        self.inner.schema
     }
 
     /// The schema version of the keyspace (how many migrations it has).

@@ -15,7 +15,7 @@ use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::statement::Statement;
 
 use super::migrations::{known_version, valid_keyspace};
-use crate::{Error, Result};
+use crate::{Error, Result, SchemaChange};
 
 /// How opening a store treats the keyspace's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,22 +31,6 @@ pub enum SchemaMode {
         /// Longest wait for the schema before giving up.
         timeout: Duration,
     },
-}
-
-/// What opening a store did to its schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchemaChange {
-    /// Schema version found when the store was opened.
-    pub from: i64,
-    /// Schema version after opening (the version this build knows).
-    pub to: i64,
-}
-
-impl SchemaChange {
-    /// How many migrations opening the store applied.
-    pub fn applied(&self) -> i64 {
-        self.to - self.from
-    }
 }
 
 /// How often the schema version is read while waiting.
@@ -84,7 +68,12 @@ pub(super) fn missing_schema(error: &DbError, message: &str) -> bool {
 }
 
 /// The message of a wait that ran out of time.
-pub(super) fn timeout_message(keyspace: &str, known: i64, current: i64, waited: Duration) -> String {
+pub(super) fn timeout_message(
+    keyspace: &str,
+    known: i64,
+    current: i64,
+    waited: Duration,
+) -> String {
     format!(
         "keyspace {keyspace} did not reach schema version {known} within {} s (it is at {current}); \
          run `agusto migrate` against this store",
@@ -160,6 +149,7 @@ pub(super) async fn await_schema(
     }
     session.use_keyspace(keyspace, true).await?;
     session.await_schema_agreement().await?;
+    tracing::info!(keyspace, version = known, "store schema is current");
     Ok(SchemaChange {
         from: known,
         to: known,
@@ -209,9 +199,9 @@ mod tests {
     }
 
     #[test]
-    fn schema_change_counts_applied_migrations() {
+    fn apply_is_the_default() {
+        assert_eq!(SchemaMode::default(), SchemaMode::Apply);
         assert_eq!(SchemaChange { from: 0, to: 2 }.applied(), 2);
         assert_eq!(SchemaChange { from: 2, to: 2 }.applied(), 0);
-        assert_eq!(SchemaMode::default(), SchemaMode::Apply);
     }
 }

@@ -1,6 +1,7 @@
 //! The contract suite on ScyllaDB, plus what only this backend promises:
-//! idempotent migrations, microsecond timestamps, and one outbox order for
-//! several processes writing and reading at once.
+//! idempotent migrations, processes waiting for the schema instead of
+//! applying it, microsecond timestamps, and one outbox order for several
+//! processes writing and reading at once.
 //!
 //! They need a node: `AGUSTO_TEST_SCYLLA=host:port`, which
 //! `scripts/test-all` sets to the Cassandra 2.1 test bed behind the CQL
@@ -11,13 +12,14 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use agusto_schemas::{Event, EventType};
 use futures::FutureExt;
 
 use super::codec::random_u64;
 use super::migrations::MIGRATIONS;
-use super::{ScyllaOptions, ScyllaStore};
+use super::{SchemaMode, ScyllaOptions, ScyllaStore};
 use crate::{AppliedOffset, Product, StockBatch, Store, contract};
 
 const NODE_VAR: &str = "AGUSTO_TEST_SCYLLA";
@@ -43,14 +45,39 @@ fn node() -> Option<String> {
 }
 
 async fn connect(node: &str, keyspace: &str) -> ScyllaStore {
-    let options = ScyllaOptions {
-        request_timeout: std::time::Duration::from_secs(30),
-        fetch_schema_metadata: false,
-        ..ScyllaOptions::default()
-    };
-    ScyllaStore::connect_with(&[node.to_owned()], keyspace, REPLICATION, &options)
+    connect_mode(node, keyspace, SchemaMode::Apply)
         .await
         .expect("connect to ScyllaDB")
+}
+
+async fn connect_mode(
+    node: &str,
+    keyspace: &str,
+    schema: SchemaMode,
+) -> crate::Result<ScyllaStore> {
+    let options = ScyllaOptions {
+        request_timeout: Duration::from_secs(30),
+        fetch_schema_metadata: false,
+        schema,
+        ..ScyllaOptions::default()
+    };
+    ScyllaStore::connect_with(&[node.to_owned()], keyspace, REPLICATION, &options).await
+}
+
+/// Drops `keyspace` if it exists, on a session of its own (for keyspaces a
+/// test may or may not have created).
+async fn drop_if_exists(node: &str, keyspace: &str) {
+    let session = scylla::client::session_builder::SessionBuilder::new()
+        .known_node(node)
+        .fetch_schema_metadata(false)
+        .build()
+        .await
+        .expect("session for cleanup");
+    let cql = format!("DROP KEYSPACE IF EXISTS {keyspace}");
+    session
+        .query_unpaged(scylla::statement::Statement::new(cql), ())
+        .await
+        .expect("drop test keyspace");
 }
 
 /// Runs `test` with a store on a fresh keyspace (and the node's address),
@@ -127,6 +154,87 @@ async fn migrations_are_idempotent_and_data_survives_reconnect() {
         assert_eq!(again.get_product("m-1").await.expect("get"), Some(product));
     })
     .await;
+}
+
+#[tokio::test]
+async fn await_opens_a_migrated_keyspace_at_once() {
+    with_store(|store, node| async move {
+        let known = i64::try_from(MIGRATIONS.len()).expect("count");
+        assert_eq!(store.schema_change().to, known);
+        let mode = SchemaMode::Await {
+            timeout: Duration::from_secs(60),
+        };
+        let started = std::time::Instant::now();
+        let waiter = connect_mode(&node, store.keyspace(), mode)
+            .await
+            .expect("await on a migrated keyspace");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no waiting: {:?}",
+            started.elapsed()
+        );
+        let change = waiter.schema_change();
+        assert_eq!((change.from, change.to), (known, known), "applied nothing");
+        assert_eq!(waiter.schema_version().await.expect("version"), known);
+        assert!(waiter.get_product("none").await.expect("read").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn await_on_a_missing_keyspace_times_out_with_the_fix() {
+    let Some(node) = node() else { return };
+    let keyspace = format!("agusto_test_{:016x}", random_u64());
+    let mode = SchemaMode::Await {
+        timeout: Duration::from_secs(2),
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        connect_mode(&node, &keyspace, mode),
+    )
+    .await
+    .expect("the wait is bounded by its timeout");
+    drop_if_exists(&node, &keyspace).await;
+    let error = outcome
+        .expect_err("nobody applied the migrations")
+        .to_string();
+    assert!(error.contains("`agusto migrate`"), "{error}");
+    assert!(error.contains(&keyspace), "{error}");
+}
+
+/// A process waiting for the schema (started first, as in a deploy where
+/// the workers come up with `agusto migrate`) opens the store once the
+/// owner of the schema has applied it, and runs no DDL itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn await_started_before_apply_opens_once_applied() {
+    let Some(node) = node() else { return };
+    let keyspace = format!("agusto_test_{:016x}", random_u64());
+    let test = async {
+        let mode = SchemaMode::Await {
+            timeout: Duration::from_secs(90),
+        };
+        let waiter = tokio::spawn({
+            let (node, keyspace) = (node.clone(), keyspace.clone());
+            async move { connect_mode(&node, &keyspace, mode).await }
+        });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!waiter.is_finished(), "waits while the keyspace is missing");
+        let owner = connect(&node, &keyspace).await;
+        let known = i64::try_from(MIGRATIONS.len()).expect("count");
+        assert_eq!(owner.schema_change().from, 0);
+        assert_eq!(owner.schema_change().to, known);
+        let opened = tokio::time::timeout(Duration::from_secs(120), waiter)
+            .await
+            .expect("the waiter is bounded by its timeout")
+            .expect("waiter task")
+            .expect("the waiter opens the migrated keyspace");
+        assert_eq!(opened.schema_version().await.expect("version"), known);
+    };
+    let outcome = AssertUnwindSafe(test).catch_unwind().await;
+    drop_if_exists(&node, &keyspace).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use crate::{Error, Result};
+use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
@@ -171,13 +171,17 @@ pub(crate) fn schema_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }
 
-/// Applies the migrations the database lacks. Refuses a database written by
-/// a newer build (more migrations than this one knows).
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+/// Applies the migrations the database lacks, in one transaction, and
+/// says which version it found. Refuses a database written by a newer build
+/// (more migrations than this one knows).
+pub(crate) fn migrate(conn: &mut Connection) -> Result<SchemaChange> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     // Cheap check outside a write transaction: most opens find nothing to do.
     if schema_version(conn)? == known {
-        return Ok(());
+        return Ok(SchemaChange {
+            from: known,
+            to: known,
+        });
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let current = schema_version(&tx)?;
@@ -196,5 +200,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.pragma_update(None, "user_version", known)?;
     tx.commit()?;
-    Ok(())
+    Ok(SchemaChange {
+        from: current,
+        to: known,
+    })
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::{Error, Result};
+use crate::{Error, Result, SchemaChange};
 
 /// How long a connection waits for another connection's lock before the
 /// operation fails as `Unavailable`.
@@ -54,6 +54,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    schema: SchemaChange,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -85,10 +86,11 @@ impl SqliteStore {
             )));
         }
         writer.pragma_update(None, "synchronous", "FULL")?;
-        migrations::migrate(&mut writer)?;
+        let schema = migrations::migrate(&mut writer)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                schema,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
             }),
@@ -98,6 +100,12 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// What opening did to the schema: the version found (0 for a new
+    /// file) and the version after the migrations it applied.
+    pub fn schema_change(&self) -> SchemaChange {
+        self.inner.schema
     }
 
     /// Runs `f` on a read connection, on the blocking pool.
