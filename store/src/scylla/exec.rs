@@ -113,6 +113,24 @@ impl Inner {
         Ok(result.maybe_first_row::<R>()?)
     }
 
+    /// The first row of a read at LOCAL_SERIAL: linearizable with the
+    /// conditional writes of the same rows (an unfinished Paxos round is
+    /// completed first), so a reader that lost a condition sees the winner.
+    pub(crate) async fn row_serial<R: OwnedRow>(
+        &self,
+        stmt: Stmt,
+        values: Values,
+    ) -> Result<Option<R>> {
+        let mut prepared = self.st.get(stmt).clone();
+        prepared.set_consistency(scylla::statement::Consistency::LocalSerial);
+        let result = self
+            .session
+            .execute_unpaged(&prepared, values)
+            .await?
+            .into_rows_result()?;
+        Ok(result.maybe_first_row::<R>()?)
+    }
+
     /// Every row of an unbounded read, fetched page by page with the
     /// driver's paging state.
     pub(crate) async fn scan<R: OwnedRow + Send>(

@@ -46,7 +46,7 @@ pub(crate) const ROUND_BYTES: usize = 64 * 1024;
 /// Rounds one read runs at most before it reads the log.
 const MAX_ROUNDS: usize = 8;
 /// Lost conditions tolerated in one round before giving up.
-const CAS_ATTEMPTS: usize = 8;
+const CAS_ATTEMPTS: usize = 16;
 /// Cursor tag of `events`: the position of the last event.
 const EVENTS: &str = "e";
 
@@ -206,7 +206,7 @@ impl Inner {
 
     /// One round; returns how many events it sequenced.
     async fn sequence_round(&self) -> Result<usize> {
-        for _ in 0..CAS_ATTEMPTS {
+        for attempt in 0..CAS_ATTEMPTS {
             let state = self.log_state().await?;
             let heads: BTreeMap<String, i64> = self
                 .scan::<(String, Option<i64>)>(Stmt::StreamHeads, vec![])
@@ -246,8 +246,12 @@ impl Inner {
             }
             tracing::debug!(
                 bucket = state.bucket,
+                attempt,
                 "outbox sequencer lost a round; reading again"
             );
+            // Jittered, growing pause: two readers that keep colliding drift apart.
+            let pause = 1 + (super::codec::random_u64() % 8) * (attempt as u64 + 1);
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
         Err(Error::Unavailable(
             "outbox sequencer kept losing its condition".into(),
@@ -260,7 +264,7 @@ impl Inner {
         let mut carried: Option<BTreeMap<String, i64>> = None;
         for _ in 0..10_000 {
             let row = self
-                .row::<StateRow>(Stmt::LogState, vec![big(bucket)])
+                .row_serial::<StateRow>(Stmt::LogState, vec![big(bucket)])
                 .await?;
             match row {
                 Some((Some(next), cursors)) => {
