@@ -80,10 +80,23 @@ impl CassandraNode {
         let heap = format!("{}m", options.heap_mb);
         let began = Instant::now();
         let child = Command::new("java")
-            .args([format!("-Xms{heap}"), format!("-Xmx{heap}"), "-Xss512k".into()])
-            .arg(format!("-javaagent:{}", home.join("lib/jamm-0.2.6.jar").display()))
-            .arg(format!("-Dcassandra.config=file://{}/conf/cassandra.yaml", dir.display()))
-            .arg(format!("-Dlogback.configurationFile={}/conf/logback.xml", dir.display()))
+            .args([
+                format!("-Xms{heap}"),
+                format!("-Xmx{heap}"),
+                "-Xss512k".into(),
+            ])
+            .arg(format!(
+                "-javaagent:{}",
+                home.join("lib/jamm-0.2.6.jar").display()
+            ))
+            .arg(format!(
+                "-Dcassandra.config=file://{}/conf/cassandra.yaml",
+                dir.display()
+            ))
+            .arg(format!(
+                "-Dlogback.configurationFile={}/conf/logback.xml",
+                dir.display()
+            ))
             .args([
                 "-Dcassandra-foreground=yes",
                 // Schema changes on the system keyspace skip fsync: each
@@ -123,10 +136,16 @@ impl CassandraNode {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait()? {
-                bail!("Cassandra exited ({status}) before it was ready:\n{}", tail(&self.log()));
+                bail!(
+                    "Cassandra exited ({status}) before it was ready:\n{}",
+                    tail(&self.log())
+                );
             }
             if Instant::now() > deadline {
-                bail!("Cassandra not ready after {timeout:?}:\n{}", tail(&self.log()));
+                bail!(
+                    "Cassandra not ready after {timeout:?}:\n{}",
+                    tail(&self.log())
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -22,7 +22,9 @@ fn main() -> anyhow::Result<()> {
     }
     let (mut home, mut env_file, mut options) = (None, None, NodeOptions::default());
     while let Some(flag) = args.next() {
-        let value = args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--home" => home = Some(PathBuf::from(value)),
             "--env-file" => env_file = Some(PathBuf::from(value)),
@@ -53,7 +55,8 @@ async fn run(home: PathBuf, env_file: Option<PathBuf>, options: NodeOptions) -> 
     let line = format!("AGUSTO_TEST_SCYLLA={}", proxy.address);
     println!("{line}");
     if let Some(path) = &env_file {
-        std::fs::write(path, format!("{line}\n")).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, format!("{line}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let mut check = tokio::time::interval(Duration::from_secs(1));
     loop {

@@ -20,7 +20,9 @@ fn node() -> Option<String> {
             panic!("AGUSTO_TEST_SCYLLA is not set in CI: scripts/test-all starts the test bed")
         }
         _ => {
-            eprintln!("notice: AGUSTO_TEST_SCYLLA is not set: proxy test skipped (run ./scripts/test-all)");
+            eprintln!(
+                "notice: AGUSTO_TEST_SCYLLA is not set: proxy test skipped (run ./scripts/test-all)"
+            );
             None
         }
     }
@@ -47,12 +49,18 @@ async fn the_driver_works_through_the_proxy() {
     .await
     .expect("create keyspace");
     s.use_keyspace(&ks, false).await.expect("use");
-    s.query_unpaged("CREATE TABLE t (p bigint, c bigint, v text, PRIMARY KEY ((p), c))", ())
-        .await
-        .expect("create table");
+    s.query_unpaged(
+        "CREATE TABLE t (p bigint, c bigint, v text, PRIMARY KEY ((p), c))",
+        (),
+    )
+    .await
+    .expect("create table");
     s.await_schema_agreement().await.expect("schema agreement");
 
-    let insert = s.prepare("INSERT INTO t (p, c, v) VALUES (?, ?, ?)").await.expect("prepare");
+    let insert = s
+        .prepare("INSERT INTO t (p, c, v) VALUES (?, ?, ?)")
+        .await
+        .expect("prepare");
     let mut batch = Batch::default();
     for _ in 0..50 {
         batch.append_statement(insert.clone());
@@ -60,7 +68,10 @@ async fn the_driver_works_through_the_proxy() {
     let values: Vec<(i64, i64, String)> = (0..50).map(|c| (1, c, format!("v{c}"))).collect();
     s.batch(&batch, &values).await.expect("logged batch");
 
-    let mut select = s.prepare("SELECT c, v FROM t WHERE p = ?").await.expect("prepare select");
+    let mut select = s
+        .prepare("SELECT c, v FROM t WHERE p = ?")
+        .await
+        .expect("prepare select");
     select.set_page_size(7);
     let rows: Vec<(i64, String)> = s
         .execute_iter(select, (1i64,))
@@ -80,17 +91,27 @@ async fn the_driver_works_through_the_proxy() {
         .expect("prepare lwt");
     let applied = |r: scylla::response::query_result::QueryResult| {
         let rows = r.into_rows_result().expect("rows");
-        rows.first_row::<(bool,)>().map(|(a,)| a).unwrap_or_else(|_| {
-            rows.rows::<(bool, Option<i64>, Option<i64>, Option<String>)>()
-                .expect("lwt row")
-                .next()
-                .expect("one")
-                .expect("decode")
-                .0
-        })
+        rows.first_row::<(bool,)>()
+            .map(|(a,)| a)
+            .unwrap_or_else(|_| {
+                rows.rows::<(bool, Option<i64>, Option<i64>, Option<String>)>()
+                    .expect("lwt row")
+                    .next()
+                    .expect("one")
+                    .expect("decode")
+                    .0
+            })
     };
-    assert!(applied(s.execute_unpaged(&lwt, (2i64, 0i64, "x")).await.expect("lwt")));
-    assert!(!applied(s.execute_unpaged(&lwt, (2i64, 0i64, "y")).await.expect("lwt again")));
+    assert!(applied(
+        s.execute_unpaged(&lwt, (2i64, 0i64, "x"))
+            .await
+            .expect("lwt")
+    ));
+    assert!(!applied(
+        s.execute_unpaged(&lwt, (2i64, 0i64, "y"))
+            .await
+            .expect("lwt again")
+    ));
 
     let mut ttl = Statement::new("INSERT INTO t (p, c, v) VALUES (3, 0, 'gone') USING TTL 1");
     ttl.set_request_timeout(Some(Duration::from_secs(10)));
@@ -105,5 +126,7 @@ async fn the_driver_works_through_the_proxy() {
         .rows_num();
     assert_eq!(left, 0, "the TTL row expired");
 
-    s.query_unpaged(format!("DROP KEYSPACE {ks}"), ()).await.expect("drop");
+    s.query_unpaged(format!("DROP KEYSPACE {ks}"), ())
+        .await
+        .expect("drop");
 }

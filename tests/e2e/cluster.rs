@@ -177,7 +177,9 @@ fn cql_node() -> Option<String> {
     match std::env::var("AGUSTO_TEST_SCYLLA") {
         Ok(n) if !n.trim().is_empty() => Some(n.trim().to_owned()),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("AGUSTO_TEST_SCYLLA is not set in CI: scripts/test-all starts the Cassandra test bed")
+            panic!(
+                "AGUSTO_TEST_SCYLLA is not set in CI: scripts/test-all starts the Cassandra test bed"
+            )
         }
         _ => {
             eprintln!(

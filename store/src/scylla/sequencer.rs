@@ -247,9 +247,8 @@ impl Inner {
             tracing::debug!(
                 bucket = state.bucket,
                 attempt,
-                "outbox sequencer lost a round; reading again"
+                "outbox sequencer lost a round; pausing (jittered, growing) before reading again"
             );
-            // Jittered, growing pause: two readers that keep colliding drift apart.
             let pause = 1 + (super::codec::random_u64() % 8) * (attempt as u64 + 1);
             tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         }
