@@ -51,6 +51,46 @@
 //!
 //! Table by table, `schema.rs` documents each primary key and the query it
 //! serves. Timestamps are kept to the microsecond.
+//!
+//! # Portable CQL: ScyllaDB in production, Cassandra 2.1 in CI
+//!
+//! Every statement runs on both (CI runs the contract suite on Apache
+//! Cassandra 2.1 behind a protocol proxy, `testbed/`): only `bigint`, `text`,
+//! `boolean`, `blob`, collections; no `date`/`smallint`/`tinyint`, JSON,
+//! UDFs or `system_schema` reads of our own. What the real server found, and
+//! where the two differ:
+//!
+//! - **Range deletions** (`DELETE … WHERE ck < ?`) need Cassandra 3.0; the
+//!   fan-out mark deletes the row it replaces by key instead.
+//! - **`UPDATE … IF EXISTS`** is not in Cassandra 2.1.0; a channel update is
+//!   conditioned on its (never changing) `created_at`, which means the same.
+//! - **Schema changes** from several clients at once fail on Cassandra
+//!   ("Column family ID mismatch"); ScyllaDB serialises them, but racing DDL
+//!   is still wasteful. So one process owns them: `agusto migrate`
+//!   ([`SchemaMode::Apply`]); every role waits for the version
+//!   ([`SchemaMode::Await`]).
+//! - **Lightweight transactions**: both run Paxos per partition; ScyllaDB
+//!   answers a lost condition with the row's current columns after
+//!   `[applied]`, Cassandra too, so only `[applied]` is read. Contended conditions
+//!   (the outbox sequencer run by several readers) lose rounds on both; the
+//!   sequencer reads its state at LOCAL_SERIAL and backs off with jitter.
+//!   LWT needs vnode keyspaces on ScyllaDB (tablets off, see `migrations`).
+//! - **Batch size**: Cassandra warns above `batch_size_warn_threshold_in_kb`
+//!   (5 KiB by default; 2.2+ also fails above 50 KiB); ScyllaDB's defaults
+//!   are 128 KiB to warn and 1 MiB to fail. Writer batches of a few hundred
+//!   commands stay under ScyllaDB's limits but would log warnings on a stock
+//!   Cassandra; the test bed raises its warning threshold to 64 KiB.
+//! - **Tombstones**: moved index rows (status, due time, queue heads) and the
+//!   fan-out mark leave tombstones; reads that scan a partition from its
+//!   live end (`LIMIT 1`, DESC order) do not walk them, and
+//!   `gc_grace_seconds` (10 days by default on both) bounds how long they
+//!   stay.
+//! - **Replication maps**: `NetworkTopologyStrategy` with
+//!   `'replication_factor'` needs Cassandra 4 or ScyllaDB; on 2.1 use
+//!   `SimpleStrategy` or per-datacenter counts.
+//! - **Driver schema metadata** reads `system_schema` (Cassandra 3+,
+//!   ScyllaDB); [`ScyllaOptions::fetch_schema_metadata`] turns it off for
+//!   older servers.
 
 mod access;
 mod catalogue;
