@@ -22,6 +22,8 @@
 #                                 in .venv), `agusto migrate`, `agusto worker all` and
 #                                 `agusto ingest`; results go to results/<date>-kafka-<store>.json
 #                                 and are printed, the README table is left alone
+#   BENCH_UNIFORM_PRODUCTS=n      products of the full uniform run (default 100000)
+#   BENCH_RECEIPT_LINES=n         lines per Stock In receipt while setting up (default 1000)
 #   BENCH_STORE=scylla            with BENCH_MODE=kafka: the ScyllaDB store on the CQL
 #                                 node AGUSTO_TEST_SCYLLA (a fresh keyspace; the test bed
 #                                 of scripts/test-all, or a real ScyllaDB) instead of SQLite
@@ -137,7 +139,8 @@ start_cluster() {
     STORE_ENV+=(AGUSTO_STORE="scylla:$AGUSTO_TEST_SCYLLA"
       AGUSTO_SCYLLA_KEYSPACE="bench_${name//-/_}_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
       AGUSTO_SCYLLA_REPLICATION="{'class': 'SimpleStrategy', 'replication_factor': 1}"
-      AGUSTO_SCYLLA_SCHEMA_METADATA="${BENCH_SCYLLA_SCHEMA_METADATA:-false}")
+      AGUSTO_SCYLLA_SCHEMA_METADATA="${BENCH_SCYLLA_SCHEMA_METADATA:-false}"
+      AGUSTO_SCYLLA_REQUEST_TIMEOUT_MS="${BENCH_SCYLLA_REQUEST_TIMEOUT_MS:-30000}")
   else
     STORE_ENV+=(AGUSTO_STORE="sqlite:$DATA/agusto.db")
   fi
@@ -222,7 +225,7 @@ for s in $SCENARIOS; do
   else
     case $s in
       flash-sale) run_scenario "$s" "" --stock 10000 ;;
-      uniform) run_scenario "$s" "" --products 100000 --duration 30 --half-rate-secs 20 ;;
+      uniform) run_scenario "$s" "" --products "${BENCH_UNIFORM_PRODUCTS:-100000}" --duration 30 --half-rate-secs 20 ;;
       zipf) run_scenario "$s" "" --products 100000 --duration 30 ;;
       lifecycle) run_scenario "$s" "AGUSTO_RESERVATION_TTL_SECS=5" --duration 20 ;;
       reads) run_scenario "$s" "" --products 100000 --duration 20 ;;

@@ -63,6 +63,9 @@ pub struct Config {
     /// route each request to a replica. Keep it on; only servers without
     /// `system_schema` (the Cassandra 2.1 test bed) need it off.
     pub scylla_schema_metadata: bool,
+    /// Client-side limit of one ScyllaDB request (a writer's batch
+    /// included), retries included.
+    pub scylla_request_timeout_ms: u64,
     /// How long `agusto ingest`, `agusto worker` and `agusto ledger verify`
     /// wait for the ScyllaDB keyspace to reach this build's schema version
     /// (applied by `agusto migrate`) before giving up.
@@ -113,6 +116,7 @@ impl Default for Config {
             scylla_replication: "{'class': 'NetworkTopologyStrategy', 'replication_factor': 3}"
                 .into(),
             scylla_schema_metadata: true,
+            scylla_request_timeout_ms: 5000,
             scylla_schema_wait_secs: 120,
             kafka_brokers: "127.0.0.1:9092".into(),
             reply_partitions: 8,

@@ -124,6 +124,7 @@ pub async fn open(config: &Config, access: Access) -> anyhow::Result<Opened> {
             };
             let options = ScyllaOptions {
                 fetch_schema_metadata: config.scylla_schema_metadata,
+                request_timeout: std::time::Duration::from_millis(config.scylla_request_timeout_ms),
                 schema,
                 ..ScyllaOptions::default()
             };

@@ -205,7 +205,8 @@ impl Api {
     }
 
     /// Stock In: receives `quantity` units of every product, 1000 lines per
-    /// receipt, `concurrency` receipts at once.
+    /// receipt (`BENCH_RECEIPT_LINES` to change: a receipt is one store batch,
+    /// and a slow store may need smaller ones), `concurrency` receipts at once.
     pub async fn receive(
         &self,
         codes: &[String],
@@ -213,7 +214,15 @@ impl Api {
         reference: &str,
         concurrency: usize,
     ) -> anyhow::Result<()> {
-        let chunks: Vec<Vec<String>> = codes.chunks(1000).map(<[String]>::to_vec).collect();
+        let lines_per_receipt = std::env::var("BENCH_RECEIPT_LINES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1000);
+        let chunks: Vec<Vec<String>> = codes
+            .chunks(lines_per_receipt)
+            .map(<[String]>::to_vec)
+            .collect();
         let chunks: Arc<[Vec<String>]> = chunks.into();
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
