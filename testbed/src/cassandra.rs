@@ -42,7 +42,7 @@ pub struct NodeOptions {
 impl Default for NodeOptions {
     fn default() -> Self {
         NodeOptions {
-            heap_mb: 512,
+            heap_mb: 1024,
             start_timeout: Duration::from_secs(180),
         }
     }
@@ -200,7 +200,9 @@ fn java_base_opens() -> anyhow::Result<Vec<String>> {
 }
 
 /// The node's configuration: everything on 127.0.0.1 and free ports, data
-/// under `dir`, timeouts generous for a loaded 2-core machine.
+/// under `dir`, timeouts generous for a loaded 2-core machine. Memtables
+/// are unslabbed: every test creates a keyspace of ~30 tables, and 2.1's
+/// default 1 MiB slab per memtable ran a 512 MiB heap out of memory.
 fn yaml(dir: &Path, native: u16) -> anyhow::Result<String> {
     let (storage, ssl, rpc) = (free_port()?, free_port()?, free_port()?);
     let d = dir.display();
@@ -234,6 +236,7 @@ counter_write_request_timeout_in_ms: 10000
 cas_contention_timeout_in_ms: 5000
 request_timeout_in_ms: 20000
 batch_size_warn_threshold_in_kb: 64
+memtable_allocation_type: unslabbed_heap_buffers
 "
     ))
 }

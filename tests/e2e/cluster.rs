@@ -86,12 +86,49 @@ pub enum Backend {
 }
 
 /// The environment of every process of one distributed test: broker,
-/// store, short group timeouts.
+/// store, short group timeouts. A CQL keyspace is dropped on drop.
 pub struct Cluster {
     /// `AGUSTO_*` variables every process gets.
     pub env: Vec<(String, String)>,
     /// The test's directory.
     pub dir: PathBuf,
+    /// (node, keyspace) on the CQL test bed, if the test uses it.
+    keyspace: Option<(String, String)>,
+}
+
+impl Drop for Cluster {
+    /// Drops the test's keyspace (the shared Cassandra node would otherwise
+    /// keep every test's tables in memory), on a thread of its own: drop may
+    /// run inside the test's runtime.
+    fn drop(&mut self) {
+        let Some((node, keyspace)) = self.keyspace.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(tokio::time::timeout(Duration::from_secs(60), async {
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_node(&node)
+                    .fetch_schema_metadata(false)
+                    .build()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let cql = format!("DROP KEYSPACE IF EXISTS {keyspace}");
+                session
+                    .query_unpaged(scylla::statement::Statement::new(cql), ())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<(), String>(())
+            }))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(Ok(())))) {
+            eprintln!("could not drop the test keyspace: {dropped:?}");
+        }
+    }
 }
 
 impl Cluster {
@@ -100,6 +137,7 @@ impl Cluster {
     /// CQL test bed is not there outside CI; in CI that is a failure.
     pub fn new(name: &str, broker: &Broker, backend: Backend) -> Option<Cluster> {
         let dir = crate::common::temp_dir(name);
+        let mut keyspace_of_test = None;
         let mut env: Vec<(String, String)> = vec![
             ("AGUSTO_KAFKA_BROKERS".into(), broker.address.clone()),
             ("AGUSTO_KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
@@ -118,6 +156,7 @@ impl Cluster {
                     .expect("clock")
                     .as_nanos();
                 let keyspace = format!("agusto_e2e_{}_{nanos:x}", std::process::id());
+                keyspace_of_test = Some((node.clone(), keyspace.clone()));
                 env.extend([
                     ("AGUSTO_STORE".into(), format!("scylla:{node}")),
                     ("AGUSTO_SCYLLA_KEYSPACE".into(), keyspace),
@@ -130,7 +169,11 @@ impl Cluster {
                 ]);
             }
         }
-        let cluster = Cluster { env, dir };
+        let cluster = Cluster {
+            env,
+            dir,
+            keyspace: keyspace_of_test,
+        };
         let (code, out) = cluster.run(&["migrate"]);
         assert_eq!(code, 0, "agusto migrate: {out}");
         Some(cluster)
