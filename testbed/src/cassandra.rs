@@ -129,10 +129,17 @@ impl CassandraNode {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
 
+    /// True while the JVM runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the log line, then for the port: Cassandra logs the line
+    /// before its socket is bound, and on a loaded machine the gap is real.
     fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.log().contains(READY) {
+            if self.log().contains(READY) && std::net::TcpStream::connect(self.native).is_ok() {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait()? {

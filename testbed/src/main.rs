@@ -44,7 +44,8 @@ async fn run(home: PathBuf, env_file: Option<PathBuf>, options: NodeOptions) -> 
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let began = Instant::now();
-    let node = tokio::task::spawn_blocking(move || CassandraNode::start(&home, &options)).await??;
+    let mut node =
+        tokio::task::spawn_blocking(move || CassandraNode::start(&home, &options)).await??;
     let proxy = Proxy::start(SocketAddr::from(([127, 0, 0, 1], 0)), node.native).await?;
     println!(
         "cassandra 2.1.0 accepting clients on {} after {:.1} s; CQL v4 proxy on {}",
@@ -64,8 +65,8 @@ async fn run(home: PathBuf, env_file: Option<PathBuf>, options: NodeOptions) -> 
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = check.tick() => {
-                if tokio::net::TcpStream::connect(node.native).await.is_err() {
-                    eprintln!("cassandra stopped answering:\n{}", node.log());
+                if !node.is_running() {
+                    eprintln!("cassandra exited:\n{}", node.log());
                     std::process::exit(1);
                 }
             }

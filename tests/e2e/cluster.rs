@@ -109,20 +109,23 @@ impl Drop for Cluster {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            runtime.block_on(tokio::time::timeout(Duration::from_secs(60), async {
-                let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_node(&node)
-                    .fetch_schema_metadata(false)
-                    .build()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let cql = format!("DROP KEYSPACE IF EXISTS {keyspace}");
-                session
-                    .query_unpaged(scylla::statement::Statement::new(cql), ())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok::<(), String>(())
-            }))
+            runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(60), async {
+                    let session = scylla::client::session_builder::SessionBuilder::new()
+                        .known_node(&node)
+                        .fetch_schema_metadata(false)
+                        .build()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let cql = format!("DROP KEYSPACE IF EXISTS {keyspace}");
+                    session
+                        .query_unpaged(scylla::statement::Statement::new(cql), ())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok::<(), String>(())
+                })
+                .await
+            })
         })
         .join();
         if !matches!(dropped, Ok(Ok(Ok(())))) {
