@@ -86,6 +86,10 @@ pub struct Config {
     pub kafka_linger_ms: u64,
     /// Longest time a consumer's fetch waits at the broker for data.
     pub kafka_fetch_wait_max_ms: u64,
+    /// How long a published command or reply may wait for the broker's
+    /// acknowledgement; past it the request is answered 503 (keep it below
+    /// `order_wait_ms`).
+    pub kafka_publish_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             instance_id: String::new(),
             kafka_linger_ms: 1,
             kafka_fetch_wait_max_ms: 5,
+            kafka_publish_timeout_ms: 3000,
         }
     }
 }
@@ -268,6 +273,7 @@ impl Config {
             instance_id,
             linger: Duration::from_millis(self.kafka_linger_ms),
             fetch_wait_max: Duration::from_millis(self.kafka_fetch_wait_max_ms),
+            publish_timeout: Duration::from_millis(self.kafka_publish_timeout_ms),
         }
     }
 

@@ -16,14 +16,20 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Starts a broker and waits until it listens.
+    /// Starts a broker on a free port and waits until it listens.
     pub fn start() -> Broker {
-        let bin = tansu_binary();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Broker::start_on(port)
+    }
+
+    /// Starts a broker on `port` (a fresh one where another was: Tansu
+    /// keeps nothing across a restart) and waits until it listens.
+    pub fn start_on(port: u16) -> Broker {
+        let bin = tansu_binary();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&bin)
             .args([

@@ -209,6 +209,11 @@ impl Server {
         self.child.id()
     }
 
+    /// True once the process has exited (crashed or stopped).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the process at once (SIGKILL), as a crash would.
     pub fn kill9(mut self) -> PathBuf {
         let _ = self.child.kill();

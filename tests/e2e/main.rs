@@ -3,6 +3,7 @@
 mod common;
 
 mod catalogue;
+mod chaos;
 mod cluster;
 mod durability;
 mod errors;

@@ -54,6 +54,12 @@ pub struct KafkaSettings {
     pub linger: Duration,
     /// Longest time a fetch waits for data at the broker.
     pub fetch_wait_max: Duration,
+    /// How long a published message may wait for the broker's
+    /// acknowledgement before its send fails (`message.timeout.ms`). Kept
+    /// below the ingress's order wait, so that with the broker gone a
+    /// request ends in a clean 503 rather than a 202 for a command that was
+    /// never appended.
+    pub publish_timeout: Duration,
 }
 
 impl KafkaSettings {
@@ -79,7 +85,10 @@ impl KafkaSettings {
         c.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", self.linger.as_millis().to_string())
-            .set("message.timeout.ms", "30000");
+            .set(
+                "message.timeout.ms",
+                self.publish_timeout.as_millis().max(1).to_string(),
+            );
         c
     }
 
