@@ -30,6 +30,7 @@ import fastavro
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402
     CheckFailed, Processes, agusto_env, expect, start_broker, wait_until,
