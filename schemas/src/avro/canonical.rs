@@ -6,13 +6,13 @@
 //! fingerprints differ from those of Java, fastavro and schema registries.
 //! This module follows the specification instead:
 //!
-//! - [PRIMITIVES] a primitive is written in its simple form, `"long"`;
-//! - [FULLNAMES] names (of definitions and of references) are full names;
-//! - [STRIP] only `name`, `type`, `fields`, `symbols`, `items`, `values` and
+//! - \[PRIMITIVES\] a primitive is written in its simple form, `"long"`;
+//! - \[FULLNAMES\] names (of definitions and of references) are full names;
+//! - \[STRIP\] only `name`, `type`, `fields`, `symbols`, `items`, `values` and
 //!   `size` are kept: no `doc`, `namespace`, `default`, `aliases`, `order` or
 //!   `logicalType` (so a logical type is its base type);
-//! - [ORDER] attributes in the order just listed;
-//! - [STRINGS] / [INTEGERS] / [WHITESPACE] JSON without escapes that UTF-8
+//! - \[ORDER\] attributes in the order just listed;
+//! - \[STRINGS\] / \[INTEGERS\] / \[WHITESPACE\] JSON without escapes that UTF-8
 //!   can spell, sizes as plain integers, no whitespace.
 //!
 //! [Parsing Canonical Form]: https://avro.apache.org/docs/1.12.0/specification/#parsing-canonical-form-for-schemas
@@ -72,7 +72,7 @@ fn write_str(s: &str, out: &mut String) {
     out.push_str(&Value::from(s).to_string());
 }
 
-/// The full name of a name used in namespace `ns` ([FULLNAMES]).
+/// The full name of a name used in namespace `ns` (the FULLNAMES rule).
 fn full_name(name: &str, ns: &str) -> String {
     if name.contains('.') || ns.is_empty() {
         name.to_owned()
