@@ -1,5 +1,15 @@
 //! The OpenAPI document served at `/api/v1/openapi.json`, generated from the
-//! handlers' annotations.
+//! handlers' annotations (operation ids, tags, summaries and descriptions sit
+//! on each handler), then completed for SDK generators: the problem+json
+//! answers that apply to each operation, all referencing the one `Problem`
+//! schema (`problems`), pages that refer to their item schema (`pages`), and
+//! an example on every schema, request body and response (`examples`).
+
+mod examples;
+mod pages;
+mod problems;
+#[cfg(test)]
+mod tests;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
@@ -8,66 +18,70 @@ use crate::error::Problem;
 use crate::routes::{
     access, catalogue, order_reads, orders, stock, stock_changes, views, webhooks,
 };
+use examples::Examples;
+use pages::Pages;
+use problems::ProblemResponses;
 
-/// The error responses every `/api/v1` operation may give (problem+json).
+/// The error responses an `/api/v1` operation may give (problem+json); the
+/// document keeps those that apply to each operation (`problems`).
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 pub enum Problems {
     /// Not JSON, wrong types.
     #[response(
         status = 400,
-        description = "malformed_request",
+        description = "`malformed_request`: the body is not JSON of the expected shape, or a path or query parameter cannot be read",
         content_type = "application/problem+json"
     )]
     Malformed(#[to_schema] Problem),
     /// Token missing or unknown.
     #[response(
         status = 401,
-        description = "unauthorized",
+        description = "`unauthorized`: the token is missing, unknown or revoked",
         content_type = "application/problem+json"
     )]
     Unauthorized(#[to_schema] Problem),
     /// Role may not call this, or IP outside the channel's allow-list.
     #[response(
         status = 403,
-        description = "forbidden / ip_not_allowed",
+        description = "`forbidden`: the token's role may not call this; `ip_not_allowed`: the caller's address is outside the channel's allow-list",
         content_type = "application/problem+json"
     )]
     Forbidden(#[to_schema] Problem),
     /// Unknown order, product, SKU, channel or token.
     #[response(
         status = 404,
-        description = "not_found",
+        description = "`not_found`: no such resource, or not the calling channel's",
         content_type = "application/problem+json"
     )]
     NotFound(#[to_schema] Problem),
     /// Order status does not allow this; duplicate with different content.
     #[response(
         status = 409,
-        description = "invalid_transition / conflict",
+        description = "`invalid_transition`: the order's status does not allow this; `conflict`: a repeated request (same external id or idempotency key) with other content",
         content_type = "application/problem+json"
     )]
     Conflict(#[to_schema] Problem),
     /// Body over the configured limit.
     #[response(
         status = 413,
-        description = "payload_too_large",
+        description = "`payload_too_large`: the body is over the configured limit (default 1 MiB)",
         content_type = "application/problem+json"
     )]
     TooLarge(#[to_schema] Problem),
     /// insufficient_stock (with shortages), unknown_sku (with skus), validation_failed (with errors).
     #[response(
         status = 422,
-        description = "insufficient_stock / unknown_sku / validation_failed",
+        description = "`insufficient_stock` (with `shortages`), `unknown_sku` (with `skus`) or `validation_failed` (with `errors`): well-formed input that breaks a rule; nothing changed",
         content_type = "application/problem+json"
     )]
     Unprocessable(#[to_schema] Problem),
     /// Over the channel's rate; see Retry-After.
-    #[response(status = 429, description = "rate_limited", content_type = "application/problem+json",
+    #[response(status = 429, description = "`rate_limited`: over the channel's request rate; retry after `Retry-After` seconds", content_type = "application/problem+json",
         headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]
     RateLimited(#[to_schema] Problem),
     /// Bus or store unreachable; see Retry-After.
-    #[response(status = 503, description = "unavailable", content_type = "application/problem+json",
+    #[response(status = 503, description = "`unavailable`: the bus or the store is not reachable; retry after `Retry-After` seconds (with the same `Idempotency-Key`)", content_type = "application/problem+json",
         headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]
     Unavailable(#[to_schema] Problem),
 }
@@ -96,7 +110,16 @@ impl Modify for Security {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Agusto WMS", description = "Stock and order fulfilment for online stores (API contract v1)"),
+    info(title = "Agusto WMS", description = include_str!("openapi/about.md")),
+    tags(
+        (name = "catalogue", description = "Products and each channel's SKUs for them"),
+        (name = "stock", description = "Quantities, Stock In (receipts), adjustments and the movement ledger"),
+        (name = "orders", description = "Placing orders (reserving stock) and their lifecycle: paid, pick, pack, complete, cancel"),
+        (name = "channels", description = "Storefronts: their tokens, webhook endpoints, allow-lists and rate limits"),
+        (name = "tokens", description = "Staff tokens"),
+        (name = "webhooks", description = "Webhook deliveries, the dead-letter list and replays"),
+        (name = "operations", description = "Liveness, readiness, metrics and this document; no token needed"),
+    ),
     paths(
         catalogue::put_product, catalogue::list_products, catalogue::put_sku,
         stock::inventory, stock::stock_levels, stock_changes::receipt, stock_changes::adjustment, stock::movements,
@@ -104,9 +127,10 @@ impl Modify for Security {
         orders::pick, orders::pack, orders::complete,
         access::create_channel, access::update_channel, access::create_token, access::revoke_token,
         webhooks::list, webhooks::retry, webhooks::channel,
+        crate::ops::health, crate::ops::ready, crate::ops::metrics, crate::ops::openapi_document,
     ),
     components(schemas(Problem, RetryAfter, views::ProductView, views::StockView, views::OrderView)),
-    modifiers(&Security),
+    modifiers(&Security, &Pages, &ProblemResponses, &Examples),
 )]
 struct ApiDoc;
 

@@ -166,7 +166,12 @@ fn check_rate(rate: Option<i64>, errors: &mut Vec<FieldError>) -> Option<u32> {
 }
 
 /// Creates a channel with its token and webhook secret (admin).
-#[utoipa::path(post, path = "/api/v1/channels", tag = "access", request_body = NewChannelBody,
+///
+/// A channel is a storefront. The answer is the only time its `api_token`
+/// and `webhook_secret` (`whsec_…`, the Standard Webhooks signing key) are
+/// shown: store them. `allowed_ips` restricts where the token may be used
+/// from; `rate_limit_per_second` overrides the server's default limit.
+#[utoipa::path(post, path = "/api/v1/channels", tag = "channels", operation_id = "createChannel", request_body = NewChannelBody,
     responses((status = 201, description = "Created", body = CreatedChannel), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create_channel(
@@ -215,7 +220,11 @@ pub async fn create_channel(
 }
 
 /// Changes a channel's fields (admin).
-#[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "access",
+///
+/// Only the fields given change; `webhook_url: null` removes the URL. Setting
+/// `webhook_url` (even to the same value) re-enables an endpoint that was
+/// disabled after a 410 Gone.
+#[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", operation_id = "updateChannel",
     params(("id" = String, Path, description = "Channel id")), request_body = ChannelPatchBody,
     responses((status = 200, description = "Updated", body = ChannelView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -300,7 +309,10 @@ pub struct CreatedToken {
 }
 
 /// Creates a staff token (admin).
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "access", request_body = NewTokenBody,
+///
+/// Staff tokens may call the warehouse endpoints and every read. The token is
+/// shown only in this answer; keep its `id` to revoke it.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", operation_id = "createToken", request_body = NewTokenBody,
     responses((status = 201, description = "Created", body = CreatedToken), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn create_token(
@@ -337,7 +349,10 @@ pub async fn create_token(
 }
 
 /// Revokes a token at once (admin).
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access",
+///
+/// The next request with the token gets 401. 404 for an unknown (or already
+/// revoked) token id.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", operation_id = "revokeToken",
     params(("id" = String, Path, description = "Token id")),
     responses((status = 204, description = "Revoked"), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]

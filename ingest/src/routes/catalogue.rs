@@ -34,7 +34,12 @@ pub struct ProductBody {
 }
 
 /// Creates or updates a product (staff).
-#[utoipa::path(put, path = "/api/v1/products/{product_code}", tag = "catalogue",
+///
+/// A product is identified in the warehouse by its `product_code`; each channel
+/// sees it under its own SKU (the product code unless the channel maps another).
+/// Answers 201 when the product is new and 200 when it was updated. Inactive
+/// products cannot be ordered and are hidden from channels.
+#[utoipa::path(put, path = "/api/v1/products/{product_code}", tag = "catalogue", operation_id = "putProduct",
     params(("product_code" = String, Path, min_length = 1, max_length = 64, description = "Warehouse product code")),
     request_body = ProductBody,
     responses((status = 200, description = "Updated", body = ProductView),
@@ -71,9 +76,12 @@ pub async fn put_product(
     Ok((status, Json(ProductView::new(product, product_code))))
 }
 
-/// Lists products by product code. Channels see active products under their
-/// SKUs; staff see active ones, or inactive ones with `active=false`.
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue",
+/// Lists products by product code.
+///
+/// Channels see active products under their own SKUs; staff see active ones,
+/// or inactive ones with `active=false`. Pages hold up to `limit` products;
+/// pass `next_cursor` as `cursor` for the next page (null on the last one).
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", operation_id = "listProducts",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
            ("active" = Option<bool>, Query, description = "false (staff): inactive products")),
@@ -133,7 +141,11 @@ pub struct SkuMappingView {
 }
 
 /// Maps a channel's SKU to a product (admin/staff).
-#[utoipa::path(put, path = "/api/v1/channels/{channel_id}/skus/{sku}", tag = "catalogue",
+///
+/// From then on the channel orders, reads and receives webhooks for the
+/// product under this SKU. Mapping the same SKU again moves it to another
+/// product. 404 for an unknown channel, 422 for an unknown product.
+#[utoipa::path(put, path = "/api/v1/channels/{channel_id}/skus/{sku}", tag = "catalogue", operation_id = "putSkuMapping",
     params(("channel_id" = String, Path, description = "Channel id"),
            ("sku" = String, Path, min_length = 1, max_length = 64, description = "Channel SKU")),
     request_body = SkuBody,

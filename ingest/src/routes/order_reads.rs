@@ -22,7 +22,11 @@ async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<agust
 }
 
 /// One order (owning channel or staff).
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+///
+/// The order with its lines (each with the channel's SKU and the warehouse
+/// product code), status, payment deadline and dispatch details. A channel
+/// gets 404 for another channel's order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", operation_id = "getOrder",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "The order", body = OrderView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -65,7 +69,11 @@ pub struct StatusView {
 }
 
 /// An order's status with its history (owning channel or staff).
-#[utoipa::path(get, path = "/api/v1/orders/{id}/status", tag = "orders",
+///
+/// What a storefront polls after a 202 `processing`, and shows its customer:
+/// the current status, tracking number and carrier once dispatched, and every
+/// status entered with its time, oldest first.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/status", tag = "orders", operation_id = "getOrderStatus",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Status", body = StatusView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -93,9 +101,11 @@ pub async fn status(
     }))
 }
 
-/// Orders, oldest first: all for staff (the pick list is
-/// `?status=pending_approval`), a channel's own for a channel.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
+/// Lists orders, oldest first.
+///
+/// Staff see every order (the pick list is `?status=pending_approval`); a
+/// channel sees its own. Paged with `limit` and `cursor`.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", operation_id = "listOrders",
     params(("status" = Option<OrderStatusName>, Query, description = "Only orders in this status"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),

@@ -71,7 +71,16 @@ fn processing(id: String) -> Response {
 }
 
 /// Places an order (channel): reserves every line or none.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = NewOrderBody,
+///
+/// 201 with the order in status `reserved`, holding its stock until
+/// `expires_at`; mark it paid before then. The same `external_id` (or
+/// `Idempotency-Key`) with the same lines answers 200 with the original order
+/// and reserves nothing twice; with other lines, 409 `conflict`. 422
+/// `insufficient_stock` (with `shortages`) when any line cannot be reserved in
+/// full, nothing held; 422 `unknown_sku` (with `skus`) for SKUs the channel has
+/// no product for. 202 `processing` when the outcome is not known in time:
+/// poll `GET /api/v1/orders/{id}/status`.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", operation_id = "createOrder", request_body = NewOrderBody,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
         description = "Replays return the original order")),
     responses((status = 201, description = "Reserved", body = OrderView),
@@ -232,7 +241,10 @@ async fn act(
 }
 
 /// Marks an order paid (owning channel, or admin): `reserved` → `pending_approval`.
-#[utoipa::path(patch, path = "/api/v1/orders/{id}/paid", tag = "orders",
+///
+/// The order joins the staff pick list and no longer expires. 409
+/// `invalid_transition` from any other status; staff tokens get 403.
+#[utoipa::path(patch, path = "/api/v1/orders/{id}/paid", tag = "orders", operation_id = "markOrderPaid",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Paid", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -250,7 +262,11 @@ pub async fn paid(
 }
 
 /// Cancels an order (owning channel or staff); 409 once dispatched.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders",
+///
+/// Releases the order's reservation; `cancelled` is final. Allowed from
+/// `reserved`, `pending_approval`, `picking` and `packed`; 409
+/// `invalid_transition` once dispatched, cancelled or expired.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", operation_id = "cancelOrder",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Cancelled", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -263,7 +279,10 @@ pub async fn cancel(
 }
 
 /// Starts picking (staff): `pending_approval` → `picking`.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/pick", tag = "orders",
+///
+/// Takes a paid order off the pick list. 409 `invalid_transition` from any
+/// other status.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pick", tag = "orders", operation_id = "pickOrder",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Picking", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -277,7 +296,10 @@ pub async fn pick(
 }
 
 /// Packs (staff): `picking` → `packed`.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/pack", tag = "orders",
+///
+/// The parcel waits for the carrier. 409 `invalid_transition` from any other
+/// status.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pack", tag = "orders", operation_id = "packOrder",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, description = "Packed", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -304,7 +326,11 @@ pub struct CompleteBody {
 }
 
 /// Completes the stock-out (staff): `packed` → `dispatched`.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "orders",
+///
+/// Records the tracking number and carrier; `on_hand` and `reserved` both drop
+/// by the order's quantities. Sends `order.dispatched` and `stock.changed`
+/// webhooks. 409 `invalid_transition` from any other status.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "orders", operation_id = "completeOrder",
     params(("id" = String, Path, description = "Order id")), request_body = CompleteBody,
     responses((status = 200, description = "Dispatched", body = OrderView), (status = 202, description = "Still processing", body = Processing), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]

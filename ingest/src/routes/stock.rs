@@ -67,7 +67,12 @@ async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult
 }
 
 /// Quantities of one SKU.
-#[utoipa::path(get, path = "/api/v1/inventory/{sku}", tag = "stock",
+///
+/// `on_hand` is physically in the warehouse, `reserved` is held by open
+/// orders, `available = on_hand - reserved` (never below 0); `version` grows
+/// with every change. A channel names the product by its own SKU. 404 when
+/// the SKU is unknown to the caller.
+#[utoipa::path(get, path = "/api/v1/inventory/{sku}", tag = "stock", operation_id = "getInventory",
     params(("sku" = String, Path, description = "The caller's SKU (product code for staff)")),
     responses((status = 200, description = "Quantities", body = StockView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -87,9 +92,12 @@ pub async fn inventory(
     Ok(Json(view))
 }
 
-/// Quantities of up to 1000 SKUs (`sku=A&sku=B`; unknown SKUs are left out),
-/// or of every product changed since `updated_since` (paged).
-#[utoipa::path(get, path = "/api/v1/stock-levels", tag = "stock",
+/// Quantities of many SKUs, or of every product changed since a time.
+///
+/// Either up to 1000 SKUs (`sku=A&sku=B`; unknown SKUs are left out, one
+/// page), or `updated_since=<RFC 3339>` for every product changed since then,
+/// paged with `limit` and `cursor` (the way a storefront keeps its stock in sync).
+#[utoipa::path(get, path = "/api/v1/stock-levels", tag = "stock", operation_id = "getStockLevels",
     params(("sku" = Option<Vec<String>>, Query, max_items = 1000, description = "Repeat for several SKUs (max 1000)"),
            ("updated_since" = Option<String>, Query, format = DateTime, description = "RFC 3339; used when no sku is given"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
@@ -196,7 +204,11 @@ pub struct MovementView {
 }
 
 /// The movement ledger of a product, oldest first (staff).
-#[utoipa::path(get, path = "/api/v1/inventory/{sku}/movements", tag = "stock",
+///
+/// One row per change of `on_hand` or `reserved`: receipts, adjustments,
+/// reservations, releases and stock-outs, each with the product's `version`
+/// after it. Paged with `limit` and `cursor`.
+#[utoipa::path(get, path = "/api/v1/inventory/{sku}/movements", tag = "stock", operation_id = "listMovements",
     params(("sku" = String, Path, description = "Product code"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
            ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),

@@ -63,8 +63,12 @@ pub struct ReceiptView {
     pub lines: Vec<ReceiptLineView>,
 }
 
-/// Stock In (staff).
-#[utoipa::path(post, path = "/api/v1/stock/receipts", tag = "stock", request_body = ReceiptBody,
+/// Records a receipt: Stock In (staff).
+///
+/// Adds each line's quantity to the product's `on_hand` in one step and
+/// answers with the new levels. Every product must exist (422 otherwise).
+/// Each change sends a `stock.changed` webhook to every channel that sees the product.
+#[utoipa::path(post, path = "/api/v1/stock/receipts", tag = "stock", operation_id = "createReceipt", request_body = ReceiptBody,
     responses((status = 201, description = "Received", body = ReceiptView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn receipt(
@@ -182,8 +186,12 @@ pub struct AdjustmentView {
     pub version: i64,
 }
 
-/// Manual correction of on-hand (staff). 422 if it would go below 0.
-#[utoipa::path(post, path = "/api/v1/stock/adjustments", tag = "stock", request_body = AdjustmentBody,
+/// Records a manual correction of on-hand (staff).
+///
+/// Either `delta` (units to add or remove) or `set_on_hand` (a counted
+/// quantity). 422 `validation_failed` if `on_hand` would go below 0. Sends a
+/// `stock.changed` webhook to every channel that sees the product.
+#[utoipa::path(post, path = "/api/v1/stock/adjustments", tag = "stock", operation_id = "createAdjustment", request_body = AdjustmentBody,
     responses((status = 201, description = "Adjusted", body = AdjustmentView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn adjustment(

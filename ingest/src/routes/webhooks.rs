@@ -97,8 +97,12 @@ impl From<Delivery> for DeliveryView {
     }
 }
 
-/// Webhook deliveries, newest first (admin/staff); `status=failed` is the dead-letter list.
-#[utoipa::path(get, path = "/api/v1/webhooks/deliveries", tag = "webhooks",
+/// Lists webhook deliveries, newest first (admin/staff).
+///
+/// Each delivery is one event on its way to one channel, with every attempt
+/// (time, HTTP status or error, duration). `status=failed` is the dead-letter
+/// list: deliveries that ran out of attempts. Paged with `limit` and `cursor`.
+#[utoipa::path(get, path = "/api/v1/webhooks/deliveries", tag = "webhooks", operation_id = "listWebhookDeliveries",
     params(("status" = Option<DeliveryStatusName>, Query, description = "Only deliveries in this status"),
            ("channel_id" = Option<String>, Query, description = "Only this channel's deliveries"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "1–1000, default 100"),
@@ -130,7 +134,11 @@ pub async fn list(
 }
 
 /// Re-queues a dead-lettered delivery for a new round of attempts (admin/staff).
-#[utoipa::path(post, path = "/api/v1/webhooks/deliveries/{id}/retry", tag = "webhooks",
+///
+/// The delivery becomes `pending` with a fresh retry budget; the event keeps
+/// its id, so receivers deduplicate it as usual. 409 `conflict` unless the
+/// delivery is `failed`.
+#[utoipa::path(post, path = "/api/v1/webhooks/deliveries/{id}/retry", tag = "webhooks", operation_id = "retryWebhookDelivery",
     params(("id" = String, Path, description = "Delivery id")),
     responses((status = 200, description = "Queued again", body = DeliveryView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -161,7 +169,10 @@ pub async fn retry(
 }
 
 /// A channel's settings, including whether its webhook endpoint was disabled (admin).
-#[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "access",
+///
+/// Never shows the token or the webhook secret. `webhook_disabled` is true
+/// once the receiver answered 410 Gone; set `webhook_url` again to re-enable it.
+#[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels", operation_id = "getChannel",
     params(("id" = String, Path, description = "Channel id")),
     responses((status = 200, description = "The channel", body = ChannelView), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]

@@ -3,8 +3,21 @@
 //! Each topic's value type has a schema file under `schemas/avro/` (embedded
 //! here with `include_str!`), and values are written with Avro
 //! [single-object encoding]: `0xC3 0x01`, the 8-byte little-endian
-//! CRC-64-AVRO (Rabin) fingerprint of the schema, then the binary datum. Any
-//! Avro reader that has the schema file can decode a message without this crate.
+//! CRC-64-AVRO (Rabin) fingerprint of the schema's Parsing Canonical Form
+//! (computed by [`canonical`] as the specification defines it, so Java,
+//! fastavro and schema registries compute the same value), then the binary
+//! datum. Any Avro reader that has the schema file can decode a message
+//! without this crate.
+//!
+//! Transition: versions before this one wrote the fingerprint apache-avro 0.22
+//! computes from its non-conformant canonical form (AVRO-4004). Decoding still
+//! accepts that *legacy* fingerprint, so the commands left in a topic by an
+//! older version (and the log a writer replays from its applied offset) are
+//! read after an upgrade; encoding writes only the specification's. An older
+//! process skips messages with the new fingerprint as undecodable, so upgrade
+//! every process together: stop the ingress processes, then the workers, and
+//! start the new workers before the new ingress processes. The legacy
+//! fingerprint can be dropped once every writer has applied past the upgrade.
 //!
 //! | topic | Rust type | schema file |
 //! |---|---|---|
@@ -21,6 +34,7 @@
 //!
 //! [single-object encoding]: https://avro.apache.org/docs/1.12.0/specification/#single-object-encoding
 
+pub mod canonical;
 mod envelope;
 mod event;
 mod order;
@@ -109,6 +123,7 @@ pub struct AvroCodec {
     file: &'static str,
     schema: &'static Schema,
     header: [u8; HEADER_LEN],
+    legacy_fingerprint: [u8; 8],
     writer: GenericDatumWriter<'static>,
     reader: GenericDatumReader<'static>,
 }
@@ -124,10 +139,13 @@ impl AvroCodec {
         // One schema per message type for the life of the process; the
         // writer and reader borrow it.
         let schema: &'static Schema = Box::leak(Box::new(parsed));
-        let fingerprint = schema.fingerprint::<Rabin>();
+        let fingerprint = canonical::fingerprint(text)
+            .unwrap_or_else(|e| panic!("embedded Avro schema {file}: {e}"));
         let mut header = [0u8; HEADER_LEN];
         header[..2].copy_from_slice(&SINGLE_OBJECT_MAGIC);
-        header[2..].copy_from_slice(&fingerprint.bytes[..8]);
+        header[2..].copy_from_slice(&fingerprint);
+        let mut legacy_fingerprint = [0u8; 8];
+        legacy_fingerprint.copy_from_slice(&schema.fingerprint::<Rabin>().bytes[..8]);
         let writer = GenericDatumWriter::builder(schema)
             .build()
             .unwrap_or_else(|e| panic!("Avro writer for {file}: {e}"));
@@ -138,6 +156,7 @@ impl AvroCodec {
             file,
             schema,
             header,
+            legacy_fingerprint,
             writer,
             reader,
         }
@@ -153,11 +172,19 @@ impl AvroCodec {
         self.schema
     }
 
-    /// The schema's CRC-64-AVRO fingerprint, little-endian, as written in the header.
+    /// The schema's CRC-64-AVRO fingerprint of its Parsing Canonical Form (as
+    /// the Avro specification defines it), little-endian, as written in the header.
     pub fn fingerprint(&self) -> [u8; 8] {
         let mut out = [0u8; 8];
         out.copy_from_slice(&self.header[2..]);
         out
+    }
+
+    /// The fingerprint versions before the spec-conformant one wrote
+    /// (apache-avro 0.22's canonical form, AVRO-4004); still accepted when
+    /// decoding, never written.
+    pub fn legacy_fingerprint(&self) -> [u8; 8] {
+        self.legacy_fingerprint
     }
 
     /// Single-object encodes `value`, after validating it against the schema.
@@ -168,7 +195,8 @@ impl AvroCodec {
         Ok(out)
     }
 
-    /// Checks the single-object header and decodes the datum to a generic
+    /// Checks the single-object header (the fingerprint or, for messages of
+    /// older versions, the legacy one) and decodes the datum to a generic
     /// value. Every byte must belong to the message.
     pub fn decode_value(&self, bytes: &[u8]) -> Result<Value, CodecError> {
         if bytes.len() < HEADER_LEN {
@@ -177,9 +205,9 @@ impl AvroCodec {
         if bytes[..2] != SINGLE_OBJECT_MAGIC {
             return Err(CodecError::BadMagic([bytes[0], bytes[1]]));
         }
-        if bytes[2..HEADER_LEN] != self.header[2..] {
-            let mut found = [0u8; 8];
-            found.copy_from_slice(&bytes[2..HEADER_LEN]);
+        let mut found = [0u8; 8];
+        found.copy_from_slice(&bytes[2..HEADER_LEN]);
+        if found != self.fingerprint() && found != self.legacy_fingerprint {
             return Err(CodecError::WrongFingerprint {
                 schema: self.file,
                 expected: self.fingerprint(),

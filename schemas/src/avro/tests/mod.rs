@@ -1,5 +1,6 @@
 //! Tests of the Avro codec: sample messages covering every variant.
 
+mod canonical;
 mod coverage;
 mod errors;
 mod generic;
