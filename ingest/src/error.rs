@@ -1,5 +1,7 @@
 //! API errors: one enum, mapped to `application/problem+json` (RFC 9457) with
-//! the codes of API.md in one place. Causes are logged, never leaked.
+//! the codes of API.md in one place. Every problem carries the request id;
+//! a 5xx carries only a generic `detail`: its cause (store, bus or file
+//! errors) goes to the log, with the request id, never to the client.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -84,10 +86,15 @@ pub enum ApiError {
     /// 429, with the seconds to wait.
     #[error("rate limited")]
     RateLimited(u64),
-    /// 503: bus or store unreachable.
+    /// 503: bus or store unreachable. The text is the cause, for the log only.
     #[error("unavailable: {0}")]
     Unavailable(String),
 }
+
+/// The `detail` of every 5xx answer: nothing about the cause, which is logged.
+pub const SERVER_ERROR_DETAIL: &str = "The warehouse cannot complete this request right now. \
+    Retry after the Retry-After delay (stock changes and orders with the same Idempotency-Key); \
+    quote the request_id when reporting it.";
 
 /// Result of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -174,16 +181,28 @@ impl From<agusto_store::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, title) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
+        let request_id = crate::telemetry::request_id();
+        let detail = if status.is_server_error() {
+            tracing::error!(
+                request_id = request_id.as_deref().unwrap_or("-"),
+                status = status.as_u16(),
+                error = %self,
+                "request failed"
+            );
+            SERVER_ERROR_DETAIL.to_owned()
+        } else {
+            self.to_string()
+        };
         let mut body = json!({
             "type": format!("https://agusto.dev/problems/{code}"),
             "title": title,
             "status": status.as_u16(),
-            "detail": self.to_string(),
+            "detail": detail,
             "code": code,
         });
+        if let Some(id) = request_id {
+            body["request_id"] = Value::String(id);
+        }
         let extra: Option<(&str, Value)> = match &self {
             ApiError::InsufficientStock(s) => Some(("shortages", json!(s))),
             ApiError::UnknownSku(s) => Some(("skus", json!(s))),
@@ -221,10 +240,16 @@ pub struct Problem {
     pub title: String,
     /// HTTP status.
     pub status: u16,
-    /// What happened.
+    /// What happened. For 5xx answers a generic text: the cause is logged
+    /// under `request_id`, never sent.
     pub detail: String,
     /// Machine-readable code (see API.md).
     pub code: String,
+    /// The request's id, as in the `x-request-id` response header (the
+    /// client's own `x-request-id` when it sent one of at most 128
+    /// characters): quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// For `insufficient_stock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortages: Option<Vec<ShortageBody>>,
