@@ -71,9 +71,26 @@ pub enum ApiError {
     /// 409: duplicate with different content.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409: an adjustment's `expected_version` is not the product's version.
+    #[error("the product is at version {current_version}, not the expected_version")]
+    VersionConflict {
+        /// The product's version now.
+        current_version: i64,
+    },
+    /// 408: the request body did not arrive within the read timeout.
+    #[error("the request body did not arrive within {0} ms")]
+    RequestTimeout(u64),
     /// 413.
     #[error("body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 414: the request URI is longer than the HTTP layer accepts.
+    #[error(
+        "the request URI is longer than 65534 bytes; ask for fewer items per request (stock-levels: at most 1000 SKUs)"
+    )]
+    UriTooLong,
+    /// 431: too many header fields, or a request head too large.
+    #[error("more than 100 header fields, or a request line and headers over 400 KiB")]
+    HeadersTooLarge,
     /// 422: not enough stock.
     #[error("insufficient stock")]
     InsufficientStock(Vec<ShortageBody>),
@@ -105,6 +122,11 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
@@ -131,11 +153,22 @@ impl ApiError {
                 "invalid_transition",
                 "Invalid order transition",
             ),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Conflict(_) | VersionConflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            RequestTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+            ),
             PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "Payload too large",
+            ),
+            UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long"),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "Request headers too large",
             ),
             InsufficientStock(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,17 +211,12 @@ impl From<agusto_store::Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json document of this error (a 5xx gets the generic
+    /// [`SERVER_ERROR_DETAIL`]).
+    pub fn problem(&self, request_id: Option<String>) -> Value {
         let (status, code, title) = self.parts();
-        let request_id = crate::telemetry::request_id();
         let detail = if status.is_server_error() {
-            tracing::error!(
-                request_id = request_id.as_deref().unwrap_or("-"),
-                status = status.as_u16(),
-                error = %self,
-                "request failed"
-            );
             SERVER_ERROR_DETAIL.to_owned()
         } else {
             self.to_string()
@@ -203,15 +231,35 @@ impl IntoResponse for ApiError {
         if let Some(id) = request_id {
             body["request_id"] = Value::String(id);
         }
-        let extra: Option<(&str, Value)> = match &self {
+        let extra: Option<(&str, Value)> = match self {
             ApiError::InsufficientStock(s) => Some(("shortages", json!(s))),
             ApiError::UnknownSku(s) => Some(("skus", json!(s))),
             ApiError::Validation(e) => Some(("errors", json!(e))),
+            ApiError::VersionConflict { current_version } => {
+                Some(("current_version", json!(current_version)))
+            }
             _ => None,
         };
         if let Some((k, v)) = extra {
             body[k] = v;
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.parts().0;
+        let request_id = crate::telemetry::request_id();
+        if status.is_server_error() {
+            tracing::error!(
+                request_id = request_id.as_deref().unwrap_or("-"),
+                status = status.as_u16(),
+                error = %self,
+                "request failed"
+            );
+        }
+        let body = self.problem(request_id);
         let mut resp = (status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         headers.insert(
@@ -259,4 +307,8 @@ pub struct Problem {
     /// For `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For `conflict` on an adjustment whose `expected_version` is not the
+    /// product's: its version now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }

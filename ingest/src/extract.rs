@@ -1,5 +1,5 @@
 //! Request parsing at the edge: JSON bodies, path segments and query strings,
-//! with their failures turned into the API's problem responses (400 / 413).
+//! with their failures turned into the API's problem responses (400 / 408 / 413).
 
 use std::sync::Arc;
 
@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 
-/// A JSON object body: 413 beyond the configured limit, 400 when it is not a
+/// A JSON object body: 413 beyond the configured limit, 408 when it does not
+/// arrive within the read timeout, 400 when it is not a
 /// JSON object of the expected shape. (serde would also fill a struct from a
 /// JSON array, field by field in order; every body of the API is an object,
 /// so anything else is refused up front.)
@@ -22,7 +23,13 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let wait = state.settings.read_timeout;
+        let read = tokio::time::timeout(wait, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::RequestTimeout(wait.as_millis().try_into().unwrap_or(u64::MAX))
+            })?;
+        let bytes = read.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(state.settings.max_body_bytes)
             } else {

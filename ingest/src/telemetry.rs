@@ -79,3 +79,13 @@ pub async fn observe(req: Request, next: Next) -> Response {
     }
     resp
 }
+
+/// Counts and logs a request the HTTP layer refused before any route ran
+/// (method and route unknown: `unparsed`).
+pub fn refused(request_id: &str, error: &crate::error::ApiError) {
+    let status = error.status().as_u16();
+    REQUESTS
+        .with_label_values(&["unparsed", "unparsed", &status.to_string()])
+        .inc();
+    tracing::info!(request_id, status, error = %error, "request refused by the HTTP layer");
+}

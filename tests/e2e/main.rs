@@ -6,6 +6,7 @@ mod catalogue;
 mod cluster;
 mod durability;
 mod errors;
+mod http_limits;
 mod kafka;
 mod orders;
 mod receiver;
