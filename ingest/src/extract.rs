@@ -197,6 +197,35 @@ pub fn code(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error:
     }
 }
 
+/// The optional `Idempotency-Key` header: 1–255 visible ASCII characters
+/// (`!` to `~`), else a field error (422).
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<String> {
+    let value = headers.get("idempotency-key")?;
+    let bytes = value.as_bytes();
+    if !bytes.is_empty() && bytes.len() <= 255 && bytes.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        // Visible ASCII is UTF-8.
+        return Some(String::from_utf8_lossy(bytes).into_owned());
+    }
+    errors.push(crate::error::FieldError::new(
+        "Idempotency-Key",
+        "must be 1 to 255 visible ASCII characters",
+    ));
+    None
+}
+
+/// SHA-256 (hex) of a request's canonical JSON: what makes a retried
+/// request (same key, same body) recognisable, and a reused key not.
+pub fn fingerprint(canonical: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(canonical.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `Ok(())` when no field error was collected, else 422 with all of them.
 pub fn valid(errors: Vec<crate::error::FieldError>) -> ApiResult<()> {
     if errors.is_empty() {

@@ -10,5 +10,6 @@ mod http_limits;
 mod kafka;
 mod orders;
 mod receiver;
+mod stock_idempotency;
 mod webhooks;
 mod workflow;
