@@ -113,24 +113,19 @@ mod tests {
             change("b", 0, None, -5),
         ];
         let ops = change_ops(&changes, now).expect("ops");
-        let rows: Vec<(
-            Option<CqlValue>,
-            Option<CqlValue>,
-            Option<CqlValue>,
-            Option<CqlValue>,
-        )> = ops
+        let rows: Vec<[Option<CqlValue>; 4]> = ops
             .into_iter()
             .map(|(stmt, v)| {
                 assert_eq!(stmt, Stmt::PutStockChange);
-                (v[0].clone(), v[1].clone(), v[2].clone(), v[5].clone())
+                [v[0].clone(), v[1].clone(), v[2].clone(), v[5].clone()]
             })
             .collect();
         assert_eq!(
             rows,
             [
-                (text("a"), big(1), None, Some(CqlValue::Int(100))),
-                (text("a"), big(0), text("fp"), Some(CqlValue::Int(604_800))),
-                (text("b"), big(0), None, Some(CqlValue::Int(1))),
+                [text("a"), big(1), None, Some(CqlValue::Int(100))],
+                [text("a"), big(0), text("fp"), Some(CqlValue::Int(604_800))],
+                [text("b"), big(0), None, Some(CqlValue::Int(1))],
             ]
         );
     }
