@@ -41,7 +41,8 @@ pub struct Config {
     /// Largest request body.
     pub max_body_bytes: usize,
     /// How long a request head may take to arrive (then the connection is
-    /// closed) and a request body (then 408).
+    /// closed; this also closes keep-alive connections idle that long) and
+    /// a request body (then 408).
     pub http_read_timeout_ms: u64,
     /// How long an ingress caches tokens, channels and catalogue lookups
     /// (changes through another ingress show after at most this; 0: no cache).
@@ -108,7 +109,7 @@ impl Default for Config {
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
             max_body_bytes: 1_048_576,
-            http_read_timeout_ms: 30_000,
+            http_read_timeout_ms: 75_000,
             cache_ttl_ms: 1000,
             stock_partitions: 4,
             order_partitions: 4,

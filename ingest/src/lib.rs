@@ -35,8 +35,9 @@ pub struct Settings {
     pub default_rate_limit_per_second: u32,
     /// How long tokens, channels and catalogue lookups are cached.
     pub cache_ttl: Duration,
-    /// How long a request head (the HTTP layer: the connection is closed) and
-    /// a request body (408) may take to arrive.
+    /// How long a request head (the HTTP layer: the connection is closed,
+    /// also when it is an idle keep-alive connection) and a request body
+    /// (408) may take to arrive.
     pub read_timeout: Duration,
 }
 
@@ -47,7 +48,7 @@ impl Default for Settings {
             reservation_ttl: Duration::from_secs(1800),
             default_rate_limit_per_second: 1000,
             cache_ttl: Duration::from_secs(1),
-            read_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(75),
         }
     }
 }

@@ -50,7 +50,7 @@ pub enum Problems {
         headers(("Allow" = String, description = "The methods the path serves, comma-separated")))]
     MethodNotAllowed(#[to_schema] Problem),
     /// The request body did not arrive within the read timeout
-    /// (`AGUSTO_HTTP_READ_TIMEOUT_MS`, 30 s by default).
+    /// (`AGUSTO_HTTP_READ_TIMEOUT_MS`, 75 s by default).
     #[response(
         status = 408,
         description = "request_timeout",

@@ -7,10 +7,12 @@
 //! - more than 100 header fields, or a request head (request line and
 //!   headers) over about 400 KiB: `431 headers_too_large`;
 //! - a request line or header that cannot be parsed: `400 malformed_request`;
-//! - a request head that does not arrive in full within the read timeout:
-//!   the connection is closed without an answer (hyper sends none, and a
-//!   client that has not finished its request would not read one); a body
-//!   that does not arrive within it is a `408 request_timeout` from the app.
+//! - a request head that does not arrive in full within the read timeout
+//!   (counted from when the server waits for it: also an idle keep-alive
+//!   connection): the connection is closed without an answer (hyper sends
+//!   none, and a client that has not finished its request would not read
+//!   one); a body that does not arrive within it is a `408 request_timeout`
+//!   from the app.
 //!
 //! hyper answers the first three itself with an empty body;
 //! [`parse_problems`] turns those answers into problem+json like every other
