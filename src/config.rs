@@ -40,6 +40,10 @@ pub struct Config {
     pub webhook_deny_cidrs: String,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// How long a request head may take to arrive (then the connection is
+    /// closed; this also closes keep-alive connections idle that long) and
+    /// a request body (then 408).
+    pub http_read_timeout_ms: u64,
     /// How long an ingress caches tokens, channels and catalogue lookups
     /// (changes through another ingress show after at most this; 0: no cache).
     pub cache_ttl_ms: u64,
@@ -109,6 +113,7 @@ impl Default for Config {
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
             max_body_bytes: 1_048_576,
+            http_read_timeout_ms: 75_000,
             cache_ttl_ms: 1000,
             stock_partitions: 4,
             order_partitions: 4,
@@ -182,6 +187,9 @@ impl Config {
         if self.stock_partitions == 0 || self.order_partitions == 0 {
             bail!("stock_partitions and order_partitions must be at least 1");
         }
+        if self.http_read_timeout_ms == 0 {
+            bail!("http_read_timeout_ms must be positive");
+        }
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
         }
@@ -233,7 +241,13 @@ impl Config {
             reservation_ttl: Duration::from_secs(self.reservation_ttl_secs),
             default_rate_limit_per_second: self.default_rate_limit_per_second,
             cache_ttl: Duration::from_millis(self.cache_ttl_ms),
+            read_timeout: self.http_read_timeout(),
         }
+    }
+
+    /// How long a request head or body may take to arrive.
+    pub fn http_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_read_timeout_ms)
     }
 
     /// Settings of the embedded runtime.

@@ -48,7 +48,7 @@ pub async fn ingest(config: Config) -> anyhow::Result<()> {
         listener.local_addr()?,
         kafka.instance_id
     );
-    serve_http(listener, app).await
+    serve_http(listener, app, config.http_read_timeout()).await
 }
 
 /// `agusto worker <role>`: writers and/or the webhook worker; serves
@@ -103,7 +103,7 @@ pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
         kafka.instance_id
     );
     let failed = tokio::select! {
-        r = serve_http(listener, ops) => r.err(),
+        r = serve_http(listener, ops, config.http_read_timeout()) => r.err(),
         Some(r) = tasks.join_next() => Some(r.map_err(anyhow::Error::from).and_then(|r| r).err().unwrap_or_else(|| anyhow::anyhow!("a worker role stopped"))),
     };
     tracing::info!("stopping writers");

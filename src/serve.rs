@@ -1,7 +1,6 @@
 //! `agusto serve`: the embedded all-in-one process.
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,7 +72,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listener.local_addr()?,
         config.data_dir.display()
     );
-    serve_http(listener, app).await?;
+    serve_http(listener, app, config.http_read_timeout()).await?;
     tracing::info!("draining writers");
     running.shutdown(Duration::from_secs(10)).await;
     tracing::info!("stopped");
@@ -105,18 +104,15 @@ pub async fn listen(config: &Config) -> anyhow::Result<tokio::net::TcpListener> 
         .with_context(|| format!("cannot listen on {}", config.listen))
 }
 
-/// Serves `app` until SIGTERM / Ctrl-C; in-flight requests finish first.
+/// Serves `app` until SIGTERM / Ctrl-C; in-flight requests finish first. A
+/// request head or body must arrive within `read_timeout`.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    read_timeout: Duration,
 ) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "http listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    agusto_ingest::server::serve(listener, app, read_timeout, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -18,6 +18,9 @@ use crate::error::ApiError;
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
+    /// Who it is: the channel id for channel tokens, else the token id.
+    /// `Idempotency-Key`s are scoped to it.
+    pub id: String,
     /// Role of the token.
     pub role: Role,
     /// The channel, for channel tokens.
@@ -144,7 +147,12 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                 .unwrap_or(state.settings.default_rate_limit_per_second);
             state.limiter.check(&channel.id, rate)?;
         }
+        let id = match (&record.channel_id, record.role) {
+            (Some(channel), Role::Channel) => channel.clone(),
+            _ => record.id.clone(),
+        };
         Ok(Principal {
+            id,
             role: record.role,
             channel_id: record.channel_id,
         })

@@ -1,5 +1,7 @@
 //! API errors: one enum, mapped to `application/problem+json` (RFC 9457) with
-//! the codes of API.md in one place. Causes are logged, never leaked.
+//! the codes of API.md in one place. Every problem carries the request id;
+//! a 5xx carries only a generic `detail`: its cause (store, bus or file
+//! errors) goes to the log, with the request id, never to the client.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -69,9 +71,26 @@ pub enum ApiError {
     /// 409: duplicate with different content.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 409: an adjustment's `expected_version` is not the product's version.
+    #[error("the product is at version {current_version}, not the expected_version")]
+    VersionConflict {
+        /// The product's version now.
+        current_version: i64,
+    },
+    /// 408: the request body did not arrive within the read timeout.
+    #[error("the request body did not arrive within {0} ms")]
+    RequestTimeout(u64),
     /// 413.
     #[error("body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 414: the request URI is longer than the HTTP layer accepts.
+    #[error(
+        "the request URI is longer than 65534 bytes; ask for fewer items per request (stock-levels: at most 1000 SKUs)"
+    )]
+    UriTooLong,
+    /// 431: too many header fields, or a request head too large.
+    #[error("more than 100 header fields, or a request line and headers over 400 KiB")]
+    HeadersTooLarge,
     /// 422: not enough stock.
     #[error("insufficient stock")]
     InsufficientStock(Vec<ShortageBody>),
@@ -84,10 +103,15 @@ pub enum ApiError {
     /// 429, with the seconds to wait.
     #[error("rate limited")]
     RateLimited(u64),
-    /// 503: bus or store unreachable.
+    /// 503: bus or store unreachable. The text is the cause, for the log only.
     #[error("unavailable: {0}")]
     Unavailable(String),
 }
+
+/// The `detail` of every 5xx answer: nothing about the cause, which is logged.
+pub const SERVER_ERROR_DETAIL: &str = "The warehouse cannot complete this request right now. \
+    Retry after the Retry-After delay (stock changes and orders with the same Idempotency-Key); \
+    quote the request_id when reporting it.";
 
 /// Result of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -96,6 +120,11 @@ impl ApiError {
     /// A 422 for one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -124,11 +153,22 @@ impl ApiError {
                 "invalid_transition",
                 "Invalid order transition",
             ),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Conflict(_) | VersionConflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            RequestTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+            ),
             PayloadTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "Payload too large",
+            ),
+            UriTooLong => (StatusCode::URI_TOO_LONG, "uri_too_long", "URI too long"),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "Request headers too large",
             ),
             InsufficientStock(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -171,28 +211,55 @@ impl From<agusto_store::Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json document of this error (a 5xx gets the generic
+    /// [`SERVER_ERROR_DETAIL`]).
+    pub fn problem(&self, request_id: Option<String>) -> Value {
         let (status, code, title) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
+        let detail = if status.is_server_error() {
+            SERVER_ERROR_DETAIL.to_owned()
+        } else {
+            self.to_string()
+        };
         let mut body = json!({
             "type": format!("https://agusto.dev/problems/{code}"),
             "title": title,
             "status": status.as_u16(),
-            "detail": self.to_string(),
+            "detail": detail,
             "code": code,
         });
-        let extra: Option<(&str, Value)> = match &self {
+        if let Some(id) = request_id {
+            body["request_id"] = Value::String(id);
+        }
+        let extra: Option<(&str, Value)> = match self {
             ApiError::InsufficientStock(s) => Some(("shortages", json!(s))),
             ApiError::UnknownSku(s) => Some(("skus", json!(s))),
             ApiError::Validation(e) => Some(("errors", json!(e))),
+            ApiError::VersionConflict { current_version } => {
+                Some(("current_version", json!(current_version)))
+            }
             _ => None,
         };
         if let Some((k, v)) = extra {
             body[k] = v;
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.parts().0;
+        let request_id = crate::telemetry::request_id();
+        if status.is_server_error() {
+            tracing::error!(
+                request_id = request_id.as_deref().unwrap_or("-"),
+                status = status.as_u16(),
+                error = %self,
+                "request failed"
+            );
+        }
+        let body = self.problem(request_id);
         let mut resp = (status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         headers.insert(
@@ -221,10 +288,16 @@ pub struct Problem {
     pub title: String,
     /// HTTP status.
     pub status: u16,
-    /// What happened.
+    /// What happened. For 5xx answers a generic text: the cause is logged
+    /// under `request_id`, never sent.
     pub detail: String,
     /// Machine-readable code (see API.md).
     pub code: String,
+    /// The request's id, as in the `x-request-id` response header (the
+    /// client's own `x-request-id` when it sent one of at most 128
+    /// characters): quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// For `insufficient_stock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortages: Option<Vec<ShortageBody>>,
@@ -234,4 +307,8 @@ pub struct Problem {
     /// For `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For `conflict` on an adjustment whose `expected_version` is not the
+    /// product's: its version now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
 }

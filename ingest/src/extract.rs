@@ -1,5 +1,5 @@
 //! Request parsing at the edge: JSON bodies, path segments and query strings,
-//! with their failures turned into the API's problem responses (400 / 413).
+//! with their failures turned into the API's problem responses (400 / 408 / 413).
 
 use std::sync::Arc;
 
@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 
-/// A JSON object body: 413 beyond the configured limit, 400 when it is not a
+/// A JSON object body: 413 beyond the configured limit, 408 when it does not
+/// arrive within the read timeout, 400 when it is not a
 /// JSON object of the expected shape. (serde would also fill a struct from a
 /// JSON array, field by field in order; every body of the API is an object,
 /// so anything else is refused up front.)
@@ -22,7 +23,13 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let wait = state.settings.read_timeout;
+        let read = tokio::time::timeout(wait, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::RequestTimeout(wait.as_millis().try_into().unwrap_or(u64::MAX))
+            })?;
+        let bytes = read.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(state.settings.max_body_bytes)
             } else {
@@ -188,6 +195,35 @@ pub fn code(field: &str, value: &str, max: usize, errors: &mut Vec<crate::error:
             "must not contain whitespace or control characters",
         ));
     }
+}
+
+/// The optional `Idempotency-Key` header: 1–255 visible ASCII characters
+/// (`!` to `~`), else a field error (422).
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<String> {
+    let value = headers.get("idempotency-key")?;
+    let bytes = value.as_bytes();
+    if !bytes.is_empty() && bytes.len() <= 255 && bytes.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        // Visible ASCII is UTF-8.
+        return Some(String::from_utf8_lossy(bytes).into_owned());
+    }
+    errors.push(crate::error::FieldError::new(
+        "Idempotency-Key",
+        "must be 1 to 255 visible ASCII characters",
+    ));
+    None
+}
+
+/// SHA-256 (hex) of a request's canonical JSON: what makes a retried
+/// request (same key, same body) recognisable, and a reused key not.
+pub fn fingerprint(canonical: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(canonical.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `Ok(())` when no field error was collected, else 422 with all of them.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 mod ops;
+pub mod server;
 pub use ops::metrics as metrics_handler;
 mod routes;
 mod telemetry;
@@ -34,6 +35,10 @@ pub struct Settings {
     pub default_rate_limit_per_second: u32,
     /// How long tokens, channels and catalogue lookups are cached.
     pub cache_ttl: Duration,
+    /// How long a request head (the HTTP layer: the connection is closed,
+    /// also when it is an idle keep-alive connection) and a request body
+    /// (408) may take to arrive.
+    pub read_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -43,6 +48,7 @@ impl Default for Settings {
             reservation_ttl: Duration::from_secs(1800),
             default_rate_limit_per_second: 1000,
             cache_ttl: Duration::from_secs(1),
+            read_timeout: Duration::from_secs(75),
         }
     }
 }

@@ -24,6 +24,10 @@ use problems::ProblemResponses;
 
 /// The error responses an `/api/v1` operation may give (problem+json); the
 /// document keeps those that apply to each operation (`problems`).
+/// 405, 408, 414 and 431 come from the HTTP layer, before the operation
+/// runs: another method on a known path (with `Allow`), a request body that
+/// does not arrive within the read timeout, a URI over 65,534 bytes, more
+/// than 100 header fields or a request head over 400 KiB.
 #[derive(IntoResponses)]
 #[allow(dead_code)]
 pub enum Problems {
@@ -55,6 +59,18 @@ pub enum Problems {
         content_type = "application/problem+json"
     )]
     NotFound(#[to_schema] Problem),
+    /// The path exists, the method does not: see `Allow`.
+    #[response(status = 405, description = "method_not_allowed", content_type = "application/problem+json",
+        headers(("Allow" = String, description = "The methods the path serves, comma-separated")))]
+    MethodNotAllowed(#[to_schema] Problem),
+    /// The request body did not arrive within the read timeout
+    /// (`AGUSTO_HTTP_READ_TIMEOUT_MS`, 75 s by default).
+    #[response(
+        status = 408,
+        description = "request_timeout",
+        content_type = "application/problem+json"
+    )]
+    RequestTimeout(#[to_schema] Problem),
     /// Order status does not allow this; duplicate with different content.
     #[response(
         status = 409,
@@ -69,6 +85,14 @@ pub enum Problems {
         content_type = "application/problem+json"
     )]
     TooLarge(#[to_schema] Problem),
+    /// The request URI is longer than 65,534 bytes (e.g. far more than the
+    /// 1,000 `sku` parameters stock-levels takes).
+    #[response(
+        status = 414,
+        description = "uri_too_long",
+        content_type = "application/problem+json"
+    )]
+    UriTooLong(#[to_schema] Problem),
     /// insufficient_stock (with shortages), unknown_sku (with skus), validation_failed (with errors).
     #[response(
         status = 422,
@@ -80,6 +104,13 @@ pub enum Problems {
     #[response(status = 429, description = "`rate_limited`: over the channel's request rate; retry after `Retry-After` seconds", content_type = "application/problem+json",
         headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]
     RateLimited(#[to_schema] Problem),
+    /// More than 100 header fields, or a request line and headers over 400 KiB.
+    #[response(
+        status = 431,
+        description = "headers_too_large",
+        content_type = "application/problem+json"
+    )]
+    HeadersTooLarge(#[to_schema] Problem),
     /// Bus or store unreachable; see Retry-After.
     #[response(status = 503, description = "`unavailable`: the bus or the store is not reachable; retry after `Retry-After` seconds (with the same `Idempotency-Key`)", content_type = "application/problem+json",
         headers(("Retry-After" = RetryAfter, description = "Whole seconds to wait before trying again")))]

@@ -1,5 +1,8 @@
 //! One log line and two metrics per request: count by route and status,
-//! latency by route. The request id comes from `x-request-id` or is made up.
+//! latency by route. The request id comes from `x-request-id` or is made up;
+//! it is echoed in the `x-request-id` response header, set on every log line
+//! written while the request is handled (a `request` span), and readable by
+//! the error mapping through [`request_id`], which puts it in problem bodies.
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -9,6 +12,17 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec};
+use tracing::Instrument;
+
+tokio::task_local! {
+    /// The id of the request the current task is handling.
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, when called while handling one.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
 
 static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -47,7 +61,10 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 128)
         .map(str::to_owned)
         .unwrap_or_else(|| crate::auth::new_id("req"));
-    let mut resp = next.run(req).await;
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span))
+        .await;
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     REQUESTS
@@ -61,4 +78,14 @@ pub async fn observe(req: Request, next: Next) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// Counts and logs a request the HTTP layer refused before any route ran
+/// (method and route unknown: `unparsed`).
+pub fn refused(request_id: &str, error: &crate::error::ApiError) {
+    let status = error.status().as_u16();
+    REQUESTS
+        .with_label_values(&["unparsed", "unparsed", &status.to_string()])
+        .inc();
+    tracing::info!(request_id, status, error = %error, "request refused by the HTTP layer");
 }

@@ -69,6 +69,7 @@ impl Keyed for StockCommand {
             StockCommand::Confirm { order_id }
             | StockCommand::Release { order_id, .. }
             | StockCommand::StockOut { order_id, .. } => order_id,
+            StockCommand::Claim { change_id, .. } => change_id,
             StockCommand::SweepLapsed { .. } => "",
         }
     }

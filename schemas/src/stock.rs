@@ -158,7 +158,9 @@ pub enum ReleaseReason {
 /// the second time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StockCommand {
-    /// Stock In. Lines name existing products of this partition.
+    /// Stock In. Lines name existing products of this partition. A
+    /// partition applies a receipt id once: the same id again gets the
+    /// levels it answered the first time ([`StockReply::Recorded`]).
     Receipt {
         /// Receipt id (ledger reference prefix and idempotency key).
         receipt_id: String,
@@ -166,8 +168,13 @@ pub enum StockCommand {
         reference: String,
         /// Units received.
         lines: Vec<ProductQty>,
+        /// The request's fingerprint when this command also claims the id
+        /// (see [`StockCommand::Claim`]): the request carried an
+        /// `Idempotency-Key` and all its lines are in the partition that
+        /// owns the id.
+        claim: Option<String>,
     },
-    /// Manual correction.
+    /// Manual correction, applied once per adjustment id (like a receipt).
     Adjust {
         /// Adjustment id (idempotency key).
         adjustment_id: String,
@@ -177,6 +184,24 @@ pub enum StockCommand {
         change: AdjustmentChange,
         /// Reason, kept in the ledger.
         reason: String,
+        /// Applied only if the product is at this version
+        /// ([`StockReply::VersionMismatch`] otherwise).
+        expected_version: Option<i64>,
+        /// The request's fingerprint when this command also claims the id
+        /// (see [`StockCommand::Claim`]).
+        claim: Option<String>,
+    },
+    /// Claims a stock change id for a request (`Idempotency-Key`): the
+    /// first claim records the request's fingerprint; the same fingerprint
+    /// again is the same request ([`StockReply::Claimed`]), another one a
+    /// reuse of the key ([`StockReply::Conflict`]). Sent to the partition
+    /// that owns the id (`partition_for(change_id)`) before the change's
+    /// parts when they are in other partitions.
+    Claim {
+        /// Receipt or adjustment id, derived from (principal, key).
+        change_id: String,
+        /// SHA-256 (hex) of the request's canonical form.
+        fingerprint: String,
     },
     /// Hold units for an order, all lines or none.
     Reserve {
@@ -241,4 +266,22 @@ pub enum StockReply {
     Rejected(String),
     /// The store could not make the batch durable; nothing changed.
     Unavailable(String),
+    /// This partition applied the receipt or adjustment before (same id):
+    /// the levels it answered then. Nothing changed now.
+    Recorded(Vec<StockLevel>),
+    /// The change id is claimed for this fingerprint; `first` when this
+    /// command made the claim (a new request, not a retry).
+    Claimed {
+        /// True for the claim that recorded the fingerprint.
+        first: bool,
+    },
+    /// The change id was claimed by a request with another fingerprint (an
+    /// `Idempotency-Key` reused for another body); nothing changed.
+    Conflict(String),
+    /// The adjustment's `expected_version` is not the product's version;
+    /// nothing changed.
+    VersionMismatch {
+        /// The product's version now.
+        current_version: i64,
+    },
 }

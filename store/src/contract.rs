@@ -15,6 +15,7 @@ mod orders;
 mod outbox;
 mod paging;
 mod stock;
+mod stock_changes;
 
 pub use access::tokens_and_channels;
 pub use catalogue::{catalogue_round_trip, sku_resolution};
@@ -30,6 +31,7 @@ pub use orders::{
 pub use outbox::outbox_positions_follow_writes;
 pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
 pub use stock::{applied_offsets, ledger_sums_match, stock_batch_is_atomic_and_replay_safe};
+pub use stock_changes::stock_changes_are_recorded_per_partition_until_they_expire;
 
 use crate::Store;
 
@@ -43,6 +45,7 @@ pub async fn run_all(store: &dyn Store) {
     stock_batch_is_atomic_and_replay_safe(store).await;
     ledger_sums_match(store).await;
     applied_offsets(store).await;
+    stock_changes_are_recorded_per_partition_until_they_expire(store).await;
     orders_round_trip_and_filters(store).await;
     idempotency_key_lookup(store).await;
     due_orders_and_lapsed_reservations(store).await;

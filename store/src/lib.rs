@@ -130,6 +130,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Reservation>>;
     /// Writes one stock writer batch atomically, with the partition's offset.
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()>;
+    /// The recorded receipts and adjustments among `change_ids` of one
+    /// stock partition whose `expires_at` is after `now`, in no particular
+    /// order.
+    async fn stock_changes(
+        &self,
+        partition: u32,
+        change_ids: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<StockChange>>;
 
     // ---- orders ----------------------------------------------------------
 

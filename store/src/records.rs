@@ -139,6 +139,30 @@ pub struct StockBatch {
     pub events: Vec<Event>,
     /// The partition's new applied offset, if the batch came from a log.
     pub applied: Option<AppliedOffset>,
+    /// Receipts and adjustments recorded (upserted by change id and
+    /// partition), so that each is applied once.
+    pub changes: Vec<StockChange>,
+}
+
+/// A receipt or an adjustment as one stock partition recorded it: what
+/// makes a retried (`Idempotency-Key`) or redelivered change apply once.
+/// Written in the batch that applies the change; read back until
+/// `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockChange {
+    /// Receipt or adjustment id.
+    pub change_id: String,
+    /// The stock partition that recorded it (a receipt may span several,
+    /// each with its own row).
+    pub partition: u32,
+    /// SHA-256 (hex) of the request that claimed the id with an
+    /// `Idempotency-Key`, on the row of the partition that owns the id.
+    pub fingerprint: Option<String>,
+    /// The levels this partition answered when it applied its part of the
+    /// change; `None` while the id is only claimed here.
+    pub levels: Option<Vec<StockLevel>>,
+    /// When the row may be forgotten.
+    pub expires_at: Timestamp,
 }
 
 /// Everything one order writer batch changed.

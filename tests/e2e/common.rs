@@ -118,6 +118,21 @@ impl Server {
         Reply::read(resp).await
     }
 
+    /// POST with a JSON body and extra headers (e.g. `Idempotency-Key`).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> Reply {
+        let mut req = self.raw(Method::POST, path).bearer_auth(token).json(&body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+
     /// GET.
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None).await

@@ -160,6 +160,7 @@ async fn a_store_that_cannot_write_gives_503_with_retry_after() {
         .await;
     r.assert_problem(503, "unavailable");
     assert!(r.headers.get("retry-after").is_some());
+    assert_opaque(&r, &s.dir);
     db.execute_batch("ROLLBACK").unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     // Once the lock is gone the same request succeeds, and the failed one left nothing behind.
@@ -173,4 +174,26 @@ async fn a_store_that_cannot_write_gives_503_with_retry_after() {
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(s.levels("LOCK-1").await, (2, 0));
+}
+
+/// A 5xx body says nothing about its cause (that goes to the log) and
+/// carries the request id of the `x-request-id` header.
+fn assert_opaque(r: &crate::common::Reply, data_dir: &std::path::Path) {
+    let body = r.body.to_string().to_lowercase();
+    let dir = data_dir.to_string_lossy().to_lowercase();
+    for leak in [
+        "sqlite",
+        "database",
+        "locked",
+        "busy",
+        "store unavailable",
+        "agusto.db",
+        "rusqlite",
+        dir.as_str(),
+    ] {
+        assert!(!body.contains(leak), "{leak:?} in {body}");
+    }
+    let id = r.headers["x-request-id"].to_str().unwrap();
+    assert!(id.starts_with("req_"), "{id}");
+    assert_eq!(r.body["request_id"], id, "{r:?}");
 }

@@ -34,6 +34,43 @@ async fn the_race_and_a_killed_stock_worker_on_the_scylla_store() {
     race_and_kill(Backend::Scylla).await;
 }
 
+/// A receipt with an `Idempotency-Key` over the log (its claim and its
+/// parts as Avro commands, recorded by the store), and a compare-and-set.
+async fn keyed_stock_changes(api: &crate::common::Server) {
+    let codes: Vec<String> = (2..8).map(|i| format!("KF-{i}")).collect();
+    for c in &codes {
+        api.product(c, 0).await;
+    }
+    let lines = |q: i64| -> Vec<Value> {
+        codes
+            .iter()
+            .map(|c| json!({"product_code": c, "quantity": q}))
+            .collect()
+    };
+    let key = [("Idempotency-Key", "po-kafka-1")];
+    let body = json!({"reference": "PO-KF", "lines": lines(4)});
+    let first = api
+        .post_with("/api/v1/stock/receipts", ADMIN, &key, body.clone())
+        .await;
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = api
+        .post_with("/api/v1/stock/receipts", ADMIN, &key, body)
+        .await;
+    assert_eq!((again.status.as_u16(), &again.body), (200, &first.body));
+    let other = json!({"reference": "PO-KF", "lines": lines(5)});
+    api.post_with("/api/v1/stock/receipts", ADMIN, &key, other)
+        .await
+        .assert_problem(409, "conflict");
+    for c in &codes {
+        assert_eq!(api.levels(c).await, (4, 0), "{c} received once");
+    }
+    let stale =
+        json!({"product_code": "KF-2", "delta": 1, "reason": "count", "expected_version": 0});
+    let r = api.post("/api/v1/stock/adjustments", ADMIN, stale).await;
+    r.assert_problem(409, "conflict");
+    assert_eq!(r.body["current_version"], 1, "{r:?}");
+}
+
 async fn seed_workflow(backend: Backend) {
     let broker = Broker::start();
     let Some(cluster) = Cluster::new("kafka-seed", &broker, backend) else {
@@ -82,6 +119,7 @@ async fn seed_workflow(backend: Backend) {
         .get(&format!("/api/v1/orders/{id}/status"), &token)
         .await;
     assert_eq!(h.body["history"].as_array().unwrap().len(), 5);
+    keyed_stock_changes(&api).await;
     let metrics = worker.metrics().await;
     assert!(
         metrics.contains("agusto_consumer_lag") || metrics.contains("agusto_rebalances_total"),

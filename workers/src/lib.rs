@@ -14,4 +14,4 @@ pub mod stock_writer;
 pub mod warehouse;
 pub mod webhooks;
 
-pub use warehouse::{Error, Warehouse};
+pub use warehouse::{Error, StockChanged, Warehouse};

@@ -8,9 +8,9 @@ use std::time::Instant;
 use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{Reservation, StockCommand, StockLevel, StockReply, Timestamp, partition_for};
-use agusto_store::{AppliedOffset, StockBatch, Store};
+use agusto_store::{AppliedOffset, StockBatch, StockChange, Store};
 
-use crate::domain::stock::{StockEffects, StockState};
+use crate::domain::stock::{ChangeRecord, StockEffects, StockState};
 use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
@@ -18,6 +18,11 @@ pub const STOCK_LOG: &str = "agusto.stock.commands";
 
 /// Most commands applied in one store transaction.
 pub const MAX_BATCH: usize = 1024;
+
+/// How long a partition remembers a receipt or adjustment it applied (and
+/// an `Idempotency-Key` claim): a retry within this is answered with the
+/// first answer. API.md promises at least 24 hours.
+pub const CHANGE_RETENTION: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// Applies the stock commands of one partition.
 pub struct StockWriter {
@@ -62,10 +67,14 @@ impl StockWriter {
 
     /// Applies `(offset, command, at)` triples and persists their effects with
     /// the highest offset; returns one reply per command. A receipt or
-    /// adjustment at or below the stored applied offset was applied before and
-    /// is skipped (its reply is the current levels); every other command is
-    /// idempotent by itself. If the store fails, every reply is `Unavailable`,
-    /// nothing is kept, and the cache is dropped so the next batch reloads.
+    /// adjustment is applied once per id: its record (and an
+    /// `Idempotency-Key` claim) is written in the batch that applies it and
+    /// read back before a batch that names the id again. One at or below the
+    /// stored applied offset was applied before and is skipped too (its reply
+    /// is its recorded answer, or the current levels once the record
+    /// expired); every other command is idempotent by itself. If the store
+    /// fails, every reply is `Unavailable`, nothing is kept, and the cache is
+    /// dropped so the next batch reloads.
     pub async fn apply_batch(
         &mut self,
         commands: &[(u64, StockCommand, Timestamp)],
@@ -76,25 +85,54 @@ impl StockWriter {
         let Some(offset) = commands.iter().map(|c| c.0).max() else {
             return Vec::new();
         };
-        if let Err(e) = self.load(commands).await {
-            self.state = StockState::default();
-            self.applied = None;
-            return unavailable(commands.len(), &e.to_string());
+        let loaded = self.load(commands).await;
+        let replies = match loaded {
+            Ok(()) => self.decide_and_write(commands, offset).await,
+            Err(e) => Err(e),
+        };
+        // Change records are read per batch, not kept: they are few and
+        // would otherwise pile up for the whole retention.
+        self.state.changes.clear();
+        match replies {
+            Ok(replies) => replies,
+            Err(e) => {
+                tracing::error!(partition = self.partition, error = %e, "stock batch not written");
+                self.state = StockState::default();
+                self.applied = None;
+                unavailable(commands.len(), &e.to_string())
+            }
         }
+    }
+
+    /// Decides the batch in memory and writes its effects in one batch.
+    async fn decide_and_write(
+        &mut self,
+        commands: &[(u64, StockCommand, Timestamp)],
+        offset: u64,
+    ) -> agusto_store::Result<Vec<StockReply>> {
         let applied = self.applied.unwrap_or(0);
         let mut fx = StockEffects::default();
         let replies: Vec<StockReply> = commands
             .iter()
             .map(|(o, c, at)| match c {
-                StockCommand::Receipt { lines, .. } if *o <= applied => {
-                    self.levels_of(lines.iter().map(|l| &l.product_code))
-                }
-                StockCommand::Adjust { product_code, .. } if *o <= applied => {
-                    self.levels_of([product_code])
-                }
+                StockCommand::Receipt {
+                    receipt_id, lines, ..
+                } if *o <= applied => self
+                    .state
+                    .recorded(receipt_id, None)
+                    .unwrap_or_else(|| self.levels_of(lines.iter().map(|l| &l.product_code))),
+                StockCommand::Adjust {
+                    adjustment_id,
+                    product_code,
+                    ..
+                } if *o <= applied => self
+                    .state
+                    .recorded(adjustment_id, None)
+                    .unwrap_or_else(|| self.levels_of([product_code])),
                 _ => self.state.apply(c, *at, &mut fx),
             })
             .collect();
+        let changes = self.change_rows(&fx.changes);
         let batch = StockBatch {
             levels: fx
                 .touched
@@ -111,23 +149,19 @@ impl StockWriter {
                 partition: self.partition,
                 offset,
             }),
+            changes,
         };
         if fx_is_empty(&batch) {
             // Nothing changed (no-op commands, empty sweeps): no write needed;
             // replaying such commands changes nothing either.
-            return replies;
+            return Ok(replies);
         }
         let started = Instant::now();
         let written = self.store.apply_stock_batch(&batch).await;
         STORE_LATENCY
             .with_label_values(&["apply_stock_batch"])
             .observe(started.elapsed().as_secs_f64());
-        if let Err(e) = written {
-            tracing::error!(partition = self.partition, error = %e, "stock batch not written");
-            self.state = StockState::default();
-            self.applied = None;
-            return unavailable(commands.len(), &e.to_string());
-        }
+        written?;
         self.applied = Some(applied.max(offset));
         for r in &replies {
             let outcome = match r {
@@ -139,7 +173,31 @@ impl StockWriter {
                 .with_label_values(&["stock", outcome])
                 .inc();
         }
-        replies
+        Ok(replies)
+    }
+
+    /// The store rows of the change records a batch changed: their final
+    /// state, kept for [`CHANGE_RETENTION`] after the command that wrote them.
+    fn change_rows(&self, changed: &[(String, Timestamp)]) -> Vec<StockChange> {
+        let mut last: HashMap<&str, Timestamp> = HashMap::new();
+        for (id, at) in changed {
+            last.insert(id, *at);
+        }
+        let mut rows: Vec<StockChange> = last
+            .into_iter()
+            .filter_map(|(id, at)| {
+                let record = self.state.changes.get(id)?;
+                Some(StockChange {
+                    change_id: id.to_owned(),
+                    partition: self.partition,
+                    fingerprint: record.fingerprint.clone(),
+                    levels: record.levels.clone(),
+                    expires_at: at + CHANGE_RETENTION,
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| a.change_id.cmp(&b.change_id));
+        rows
     }
 
     /// Loads the products and holds the commands name that are not cached yet.
@@ -157,7 +215,16 @@ impl StockWriter {
         }
         let mut products: Vec<String> = Vec::new();
         let mut orders: Vec<&str> = Vec::new();
+        let mut changes: Vec<String> = Vec::new();
         for (_, c, _) in commands {
+            match c {
+                StockCommand::Receipt { receipt_id: id, .. }
+                | StockCommand::Adjust {
+                    adjustment_id: id, ..
+                }
+                | StockCommand::Claim { change_id: id, .. } => changes.push(id.clone()),
+                _ => {}
+            }
             match c {
                 StockCommand::Receipt { lines, .. } | StockCommand::Reserve { lines, .. } => {
                     products.extend(lines.iter().map(|l| l.product_code.clone()))
@@ -181,6 +248,23 @@ impl StockWriter {
             }
             if let Some(id) = c.order_id() {
                 orders.push(id);
+            }
+        }
+        changes.retain(|id| !self.state.changes.contains_key(id));
+        changes.sort();
+        changes.dedup();
+        if !changes.is_empty() {
+            let now = agusto_schemas::now();
+            for row in self
+                .store
+                .stock_changes(self.partition, &changes, now)
+                .await?
+            {
+                let record = ChangeRecord {
+                    fingerprint: row.fingerprint,
+                    levels: row.levels,
+                };
+                self.state.changes.insert(row.change_id, record);
             }
         }
         let mut unknown: Vec<String> = orders
@@ -221,8 +305,9 @@ impl StockWriter {
         Ok(())
     }
 
+    /// The current levels of `codes`, as the answer to a change applied before.
     fn levels_of<'a>(&self, codes: impl IntoIterator<Item = &'a String>) -> StockReply {
-        StockReply::Levels(
+        StockReply::Recorded(
             codes
                 .into_iter()
                 .filter_map(|c| self.state.levels.get(c).cloned())
@@ -246,7 +331,8 @@ impl StockWriter {
 }
 
 fn fx_is_empty(b: &StockBatch) -> bool {
-    b.levels.is_empty()
+    b.changes.is_empty()
+        && b.levels.is_empty()
         && b.movements.is_empty()
         && b.reservations_put.is_empty()
         && b.reservations_delete.is_empty()

@@ -43,6 +43,25 @@ pub enum Error {
     /// No answer within the wait; the command may still be applied.
     #[error("no outcome within the wait")]
     Pending,
+    /// An `Idempotency-Key` reused for another request; nothing changed.
+    #[error("{0}")]
+    Conflict(String),
+    /// An adjustment's expected version is not the product's; nothing changed.
+    #[error("the product is at version {current_version}")]
+    VersionMismatch {
+        /// The product's version now.
+        current_version: i64,
+    },
+}
+
+/// What a receipt or an adjustment came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockChanged {
+    /// The levels of the products it changed (a receipt's in line order).
+    pub levels: Vec<StockLevel>,
+    /// True when it had been applied before (a retry with the same
+    /// `Idempotency-Key`): `levels` are the first answer, nothing changed now.
+    pub replayed: bool,
 }
 
 /// Sends commands to the writers and waits (bounded) for their replies.
@@ -85,26 +104,36 @@ impl Warehouse {
     }
 
     /// Stock In. Lines name distinct, existing products. Each stock partition
-    /// applies its lines atomically; the new levels come back in line order.
+    /// applies its lines atomically, once per receipt id; the new levels
+    /// come back in line order. `claim` is the request's fingerprint when it
+    /// carries an `Idempotency-Key` (the id is then derived from the key): a
+    /// retry gets the first answer (`replayed`), another body with the same
+    /// key [`Error::Conflict`].
     pub async fn receive(
         &self,
         receipt_id: &str,
         reference: &str,
         lines: &[ProductQty],
-    ) -> Result<Vec<StockLevel>, Error> {
-        let requests = by_partition(&self.stock, lines)
-            .into_iter()
-            .map(|(p, lines)| {
-                let cmd = StockCommand::Receipt {
-                    receipt_id: receipt_id.to_owned(),
-                    reference: reference.to_owned(),
-                    lines,
-                };
-                self.stock_request(p, cmd)
-            });
+        claim: Option<&str>,
+    ) -> Result<StockChanged, Error> {
+        let parts = by_partition(&self.stock, lines);
+        let partitions: Vec<u32> = parts.keys().copied().collect();
+        let plan = self.claim(receipt_id, &partitions, claim).await?;
+        let requests = parts.into_iter().map(|(p, lines)| {
+            let cmd = StockCommand::Receipt {
+                receipt_id: receipt_id.to_owned(),
+                reference: reference.to_owned(),
+                lines,
+                claim: plan.inline(),
+            };
+            self.stock_request(p, cmd)
+        });
         let mut levels = Vec::with_capacity(lines.len());
+        let mut recorded = false;
         for reply in join_all(requests).await {
-            levels.extend(reply?);
+            let (part, earlier) = reply?;
+            levels.extend(part);
+            recorded |= earlier;
         }
         let order: std::collections::HashMap<&str, usize> = lines
             .iter()
@@ -112,29 +141,70 @@ impl Warehouse {
             .map(|(i, l)| (l.product_code.as_str(), i))
             .collect();
         levels.sort_by_key(|l| order.get(l.product_code.as_str()).copied());
-        Ok(levels)
+        Ok(StockChanged {
+            levels,
+            replayed: plan.replayed(recorded),
+        })
     }
 
-    /// A manual correction of one product's on-hand.
+    /// A manual correction of one product's on-hand, applied once per
+    /// adjustment id, only at `expected_version` when given
+    /// ([`Error::VersionMismatch`] otherwise). `claim` as for [`Warehouse::receive`].
     pub async fn adjust(
         &self,
         adjustment_id: &str,
         product_code: &str,
         change: AdjustmentChange,
         reason: &str,
-    ) -> Result<StockLevel, Error> {
+        expected_version: Option<i64>,
+        claim: Option<&str>,
+    ) -> Result<StockChanged, Error> {
+        let p = self.stock.partition_of(product_code);
+        let plan = self.claim(adjustment_id, &[p], claim).await?;
         let cmd = StockCommand::Adjust {
             adjustment_id: adjustment_id.to_owned(),
             product_code: product_code.to_owned(),
             change,
             reason: reason.to_owned(),
+            expected_version,
+            claim: plan.inline(),
         };
-        let mut levels = self
-            .stock_request(self.stock.partition_of(product_code), cmd)
-            .await?;
-        levels
-            .pop()
-            .ok_or_else(|| Error::Unavailable("adjustment gave no level".into()))
+        let (levels, recorded) = self.stock_request(p, cmd).await?;
+        if levels.is_empty() {
+            return Err(Error::Unavailable("adjustment gave no level".into()));
+        }
+        Ok(StockChanged {
+            levels,
+            replayed: plan.replayed(recorded),
+        })
+    }
+
+    /// Claims `change_id` for the request `fingerprint` at the partition
+    /// that owns the id, unless the change lies wholly in that partition:
+    /// then its one command carries the claim.
+    async fn claim(
+        &self,
+        change_id: &str,
+        partitions: &[u32],
+        fingerprint: Option<&str>,
+    ) -> Result<Claim, Error> {
+        let Some(fingerprint) = fingerprint else {
+            return Ok(Claim::None);
+        };
+        let home = self.stock.partition_of(change_id);
+        if partitions == [home] {
+            return Ok(Claim::Inline(fingerprint.to_owned()));
+        }
+        let cmd = StockCommand::Claim {
+            change_id: change_id.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+        };
+        match tokio::time::timeout(self.stock_wait, self.stock.request(home, cmd)).await {
+            Err(_) => Err(Error::Pending),
+            Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
+            Ok(Ok(StockReply::Claimed { first })) => Ok(Claim::Separate { first }),
+            Ok(Ok(other)) => Err(stock_failure(other)),
+        }
     }
 
     /// An order command, routed by order id; `Pending` if the outcome is not
@@ -149,16 +219,64 @@ impl Warehouse {
         }
     }
 
-    async fn stock_request(&self, p: u32, cmd: StockCommand) -> Result<Vec<StockLevel>, Error> {
+    /// A receipt or adjustment part: its levels, and whether the partition
+    /// had applied it before.
+    async fn stock_request(
+        &self,
+        p: u32,
+        cmd: StockCommand,
+    ) -> Result<(Vec<StockLevel>, bool), Error> {
         match tokio::time::timeout(self.stock_wait, self.stock.request(p, cmd)).await {
             Err(_) => Err(Error::Pending),
             Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
-            Ok(Ok(StockReply::Levels(l))) => Ok(l),
-            Ok(Ok(StockReply::Rejected(why))) => Err(Error::Rejected(why)),
-            Ok(Ok(StockReply::Unavailable(why))) => Err(Error::Unavailable(why)),
-            Ok(Ok(other)) => Err(Error::Unavailable(format!(
-                "unexpected stock reply {other:?}"
-            ))),
+            Ok(Ok(StockReply::Levels(l))) => Ok((l, false)),
+            Ok(Ok(StockReply::Recorded(l))) => Ok((l, true)),
+            Ok(Ok(other)) => Err(stock_failure(other)),
+        }
+    }
+}
+
+/// The error a stock reply other than the expected outcome stands for.
+fn stock_failure(reply: StockReply) -> Error {
+    match reply {
+        StockReply::Rejected(why) => Error::Rejected(why),
+        StockReply::Conflict(why) => Error::Conflict(why),
+        StockReply::VersionMismatch { current_version } => {
+            Error::VersionMismatch { current_version }
+        }
+        StockReply::Unavailable(why) => Error::Unavailable(why),
+        other => Error::Unavailable(format!("unexpected stock reply {other:?}")),
+    }
+}
+
+/// How a change's `Idempotency-Key` is claimed.
+enum Claim {
+    /// No key: the change id is new.
+    None,
+    /// The change's one command claims the id itself.
+    Inline(String),
+    /// Claimed before the parts were sent; `first` unless a retry.
+    Separate {
+        /// True when this request made the claim.
+        first: bool,
+    },
+}
+
+impl Claim {
+    /// The fingerprint the change's command carries.
+    fn inline(&self) -> Option<String> {
+        match self {
+            Claim::Inline(fingerprint) => Some(fingerprint.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the change was applied before this request, given whether a
+    /// partition answered from its record.
+    fn replayed(&self, recorded: bool) -> bool {
+        match self {
+            Claim::None | Claim::Inline(_) => recorded,
+            Claim::Separate { first } => !first,
         }
     }
 }

@@ -19,12 +19,17 @@ pub(super) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Statuses every authenticated operation can answer with: an unreadable
 /// path, query or body (400), the token (401), role or allow-list (403), the
-/// channel's rate (429), an unreachable bus or store (503).
-pub(super) const EVERY: [u16; 5] = [400, 401, 403, 429, 503];
+/// channel's rate (429), an unreachable bus or store (503), and what the
+/// HTTP layer answers before any operation runs: another method on the path
+/// (405), a body that does not arrive in time (408), a URI over 65,534
+/// bytes (414), too many or too large headers (431).
+pub(super) const EVERY: [u16; 9] = [400, 401, 403, 405, 408, 414, 429, 431, 503];
 
 /// Statuses whose presence [`MORE`] decides; any other status an annotation
 /// lists is kept as it is.
-const DECIDED: [u16; 9] = [400, 401, 403, 404, 409, 413, 422, 429, 503];
+const DECIDED: [u16; 13] = [
+    400, 401, 403, 404, 405, 408, 409, 413, 414, 422, 429, 431, 503,
+];
 
 /// Per operation, the statuses it can answer with besides [`EVERY`]: 404 for
 /// a resource named in the path, 409 for lifecycle and repeat conflicts, 413

@@ -1,20 +1,53 @@
 //! Stock In (receipts) and manual adjustments (staff): the writes of stock.
+//!
+//! Both take an optional `Idempotency-Key`: the change id is then derived
+//! from (principal, key) and the request's fingerprint goes with the
+//! command, so the stock writer that owns the id decides, durably with the
+//! change, whether a request is new (201), a retry (200, the first answer)
+//! or a reused key (409). Keys are scoped to the principal and the endpoint.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use agusto_schemas::{AdjustmentChange, ProductQty};
+use agusto_schemas::{AdjustmentChange, ProductQty, stable_id};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::catalogue::CODE_MAX;
 use crate::AppState;
 use crate::auth::{Principal, new_id};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::{ApiJson, code, text, valid};
+use crate::extract::{ApiJson, code, fingerprint, idempotency_key, text, valid};
+
+/// A stock change's id and, with an `Idempotency-Key`, the request's
+/// fingerprint: the id is the same for every retry of the request.
+fn change_id(
+    prefix: &str,
+    who: &Principal,
+    key: Option<&str>,
+    canonical: &serde_json::Value,
+) -> (String, Option<String>) {
+    match key {
+        Some(key) => (
+            stable_id(prefix, &[&who.id, key]),
+            Some(fingerprint(canonical)),
+        ),
+        None => (new_id(prefix), None),
+    }
+}
+
+/// 201 for a change applied now, 200 for a retry answered with the first answer.
+fn created_or_replayed(replayed: bool) -> StatusCode {
+    if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    }
+}
 
 /// One receipt line.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,16 +101,26 @@ pub struct ReceiptView {
 /// Adds each line's quantity to the product's `on_hand` in one step and
 /// answers with the new levels. Every product must exist (422 otherwise).
 /// Each change sends a `stock.changed` webhook to every channel that sees the product.
+/// With an `Idempotency-Key`, a retry is answered with the first answer
+/// (200) and received once; another body under the same key is 409 `conflict`.
 #[utoipa::path(post, path = "/api/v1/stock/receipts", tag = "stock", operation_id = "createReceipt", request_body = ReceiptBody,
-    responses((status = 201, description = "Received", body = ReceiptView), crate::openapi::Problems),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "1–255 visible ASCII characters, scoped to the caller and this endpoint, kept 7 days (at least 24 h): \
+            the same key with the same body gets the first answer (200, same id) and is received once; \
+            with another body, 409 conflict")),
+    responses((status = 201, description = "Received", body = ReceiptView),
+              (status = 200, description = "Received before under this Idempotency-Key with the same body: the first answer", body = ReceiptView),
+              crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn receipt(
     State(state): State<Arc<AppState>>,
     who: Principal,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<ReceiptBody>,
 ) -> ApiResult<(StatusCode, Json<ReceiptView>)> {
     who.require_staff()?;
     let mut errors = Vec::new();
+    let key = idempotency_key(&headers, &mut errors);
     text("reference", &body.reference, 200, &mut errors);
     if body.lines.is_empty() || body.lines.len() > 1000 {
         errors.push(FieldError::new("lines", "must have 1 to 1000 lines"));
@@ -114,7 +157,6 @@ pub async fn receipt(
         }
     }
     valid(errors)?;
-    let id = new_id("rcpt");
     let lines: Vec<ProductQty> = body
         .lines
         .iter()
@@ -123,12 +165,20 @@ pub async fn receipt(
             quantity: l.quantity,
         })
         .collect();
-    let levels = state
+    let mut sorted: Vec<(&str, i64)> = lines
+        .iter()
+        .map(|l| (l.product_code.as_str(), l.quantity))
+        .collect();
+    sorted.sort();
+    let canonical = json!({"receipt": {"reference": body.reference, "lines": sorted}});
+    let (id, claim) = change_id("rcpt", &who, key.as_deref(), &canonical);
+    let outcome = state
         .warehouse
-        .receive(&id, &body.reference, &lines)
+        .receive(&id, &body.reference, &lines, claim.as_deref())
         .await
         .map_err(stock_error)?;
-    let lines = levels
+    let lines = outcome
+        .levels
         .iter()
         .map(|l| ReceiptLineView {
             product_code: l.product_code.clone(),
@@ -137,7 +187,8 @@ pub async fn receipt(
             version: l.version,
         })
         .collect();
-    Ok((StatusCode::CREATED, Json(ReceiptView { id, lines })))
+    let status = created_or_replayed(outcome.replayed);
+    Ok((status, Json(ReceiptView { id, lines })))
 }
 
 fn stock_error(e: agusto_workers::Error) -> ApiError {
@@ -146,6 +197,10 @@ fn stock_error(e: agusto_workers::Error) -> ApiError {
         agusto_workers::Error::Unavailable(why) => ApiError::Unavailable(why),
         agusto_workers::Error::Pending => {
             ApiError::Unavailable("stock writer did not answer in time".into())
+        }
+        agusto_workers::Error::Conflict(why) => ApiError::Conflict(why),
+        agusto_workers::Error::VersionMismatch { current_version } => {
+            ApiError::VersionConflict { current_version }
         }
     }
 }
@@ -167,6 +222,12 @@ pub struct AdjustmentBody {
     /// Why (1–500 characters), kept in the ledger.
     #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
+    /// Apply only if the product is at this `version` (compare-and-set, as a
+    /// cycle count against what the counter saw); otherwise nothing changes
+    /// and the answer is 409 `conflict` with `current_version`.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub expected_version: Option<i64>,
 }
 
 /// Levels after an adjustment.
@@ -189,19 +250,32 @@ pub struct AdjustmentView {
 /// Records a manual correction of on-hand (staff).
 ///
 /// Either `delta` (units to add or remove) or `set_on_hand` (a counted
-/// quantity). 422 `validation_failed` if `on_hand` would go below 0. Sends a
-/// `stock.changed` webhook to every channel that sees the product.
+/// quantity). 422 `validation_failed` if `on_hand` would go below 0; 409
+/// `conflict` with `current_version` when `expected_version` is not the
+/// product's version. Sends a `stock.changed` webhook to every channel that
+/// sees the product. `Idempotency-Key` as for receipts.
 #[utoipa::path(post, path = "/api/v1/stock/adjustments", tag = "stock", operation_id = "createAdjustment", request_body = AdjustmentBody,
-    responses((status = 201, description = "Adjusted", body = AdjustmentView), crate::openapi::Problems),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "1–255 visible ASCII characters, scoped to the caller and this endpoint, kept 7 days (at least 24 h): \
+            the same key with the same body gets the first answer (200, same id) and is applied once; \
+            with another body, 409 conflict")),
+    responses((status = 201, description = "Adjusted", body = AdjustmentView),
+              (status = 200, description = "Adjusted before under this Idempotency-Key with the same body: the first answer", body = AdjustmentView),
+              crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
 pub async fn adjustment(
     State(state): State<Arc<AppState>>,
     who: Principal,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AdjustmentBody>,
 ) -> ApiResult<(StatusCode, Json<AdjustmentView>)> {
     who.require_staff()?;
     let mut errors = Vec::new();
+    let key = idempotency_key(&headers, &mut errors);
     code("product_code", &body.product_code, CODE_MAX, &mut errors);
+    if body.expected_version.is_some_and(|v| v < 0) {
+        errors.push(FieldError::new("expected_version", "must be >= 0"));
+    }
     text("reason", &body.reason, 500, &mut errors);
     let change = match (body.delta, body.set_on_hand) {
         (Some(0), None) => Err(FieldError::new("delta", "must not be 0")),
@@ -219,20 +293,38 @@ pub async fn adjustment(
     if state.store.get_product(&body.product_code).await?.is_none() {
         return Err(ApiError::invalid("product_code", "no such product"));
     }
-    let id = new_id("adj");
+    let canonical = json!({"adjustment": {
+        "product_code": body.product_code,
+        "delta": body.delta,
+        "set_on_hand": body.set_on_hand,
+        "reason": body.reason,
+        "expected_version": body.expected_version,
+    }});
+    let (id, claim) = change_id("adj", &who, key.as_deref(), &canonical);
     let field = if body.delta.is_some() {
         "delta"
     } else {
         "set_on_hand"
     };
-    let l = state
+    let outcome = state
         .warehouse
-        .adjust(&id, &body.product_code, change, &body.reason)
+        .adjust(
+            &id,
+            &body.product_code,
+            change,
+            &body.reason,
+            body.expected_version,
+            claim.as_deref(),
+        )
         .await
         .map_err(|e| match e {
             agusto_workers::Error::Rejected(why) => ApiError::invalid(field, why),
             other => stock_error(other),
         })?;
+    let l = outcome
+        .levels
+        .first()
+        .ok_or_else(|| ApiError::Unavailable("adjustment gave no level".into()))?;
     let view = AdjustmentView {
         id,
         product_code: l.product_code.clone(),
@@ -241,5 +333,5 @@ pub async fn adjustment(
         available: l.available(),
         version: l.version,
     };
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((created_or_replayed(outcome.replayed), Json(view)))
 }

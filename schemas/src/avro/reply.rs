@@ -60,6 +60,13 @@ fn stock_reply_value(r: &StockReply) -> Value {
         StockReply::Done => branch(3, unit()),
         StockReply::Rejected(m) => branch(4, message(m)),
         StockReply::Unavailable(m) => branch(5, message(m)),
+        StockReply::Recorded(l) => branch(6, record(vec![("levels", array(l, level_value))])),
+        StockReply::Claimed { first } => branch(7, record(vec![("first", Value::Boolean(*first))])),
+        StockReply::Conflict(m) => branch(8, message(m)),
+        StockReply::VersionMismatch { current_version } => branch(
+            9,
+            record(vec![("current_version", Value::Long(*current_version))]),
+        ),
     }
 }
 
@@ -72,6 +79,16 @@ fn stock_reply_from_value(v: Value) -> Result<StockReply, CodecError> {
         3 => StockReply::Done,
         4 => StockReply::Rejected(Fields::of("Rejected", inner)?.string("message")?),
         5 => StockReply::Unavailable(Fields::of("Unavailable", inner)?.string("message")?),
+        6 => {
+            StockReply::Recorded(Fields::of("Recorded", inner)?.array("levels", level_from_value)?)
+        }
+        7 => StockReply::Claimed {
+            first: Fields::of("Claimed", inner)?.boolean("first")?,
+        },
+        8 => StockReply::Conflict(Fields::of("Conflict", inner)?.string("message")?),
+        9 => StockReply::VersionMismatch {
+            current_version: Fields::of("VersionMismatch", inner)?.long("current_version")?,
+        },
         n => return Err(bad_branch("StockReply.reply", n)),
     })
 }

@@ -4,7 +4,7 @@ use apache_avro::types::Value;
 
 use super::CodecError;
 use super::envelope;
-use super::value::{Fields, array, bad_branch, branch, record, string, ts};
+use super::value::{Fields, array, bad_branch, branch, opt, opt_string, record, string, ts};
 use crate::{AdjustmentChange, ProductQty, ReleaseReason, StockCommand, StockEnvelope};
 
 pub(super) fn envelope_to_value(env: &StockEnvelope) -> Value {
@@ -23,6 +23,7 @@ const CONFIRM: u32 = 3;
 const RELEASE: u32 = 4;
 const STOCK_OUT: u32 = 5;
 const SWEEP_LAPSED: u32 = 6;
+const CLAIM: u32 = 7;
 
 fn command_to_value(c: &StockCommand) -> Value {
     match c {
@@ -30,12 +31,14 @@ fn command_to_value(c: &StockCommand) -> Value {
             receipt_id,
             reference,
             lines,
+            claim,
         } => branch(
             RECEIPT,
             record(vec![
                 ("receipt_id", string(receipt_id)),
                 ("reference", string(reference)),
                 ("lines", array(lines, product_qty_value)),
+                ("claim", opt_string(claim)),
             ]),
         ),
         StockCommand::Adjust {
@@ -43,6 +46,8 @@ fn command_to_value(c: &StockCommand) -> Value {
             product_code,
             change,
             reason,
+            expected_version,
+            claim,
         } => {
             let change = match change {
                 AdjustmentChange::Delta(n) => branch(0, record(vec![("delta", Value::Long(*n))])),
@@ -57,6 +62,11 @@ fn command_to_value(c: &StockCommand) -> Value {
                     ("product_code", string(product_code)),
                     ("change", change),
                     ("reason", string(reason)),
+                    (
+                        "expected_version",
+                        opt(expected_version.as_ref(), |v| Value::Long(*v)),
+                    ),
+                    ("claim", opt_string(claim)),
                 ]),
             )
         }
@@ -95,6 +105,16 @@ fn command_to_value(c: &StockCommand) -> Value {
         StockCommand::SweepLapsed { before } => {
             branch(SWEEP_LAPSED, record(vec![("before", ts(before))]))
         }
+        StockCommand::Claim {
+            change_id,
+            fingerprint,
+        } => branch(
+            CLAIM,
+            record(vec![
+                ("change_id", string(change_id)),
+                ("fingerprint", string(fingerprint)),
+            ]),
+        ),
     }
 }
 
@@ -107,6 +127,7 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
                 receipt_id: r.string("receipt_id")?,
                 reference: r.string("reference")?,
                 lines: r.array("lines", product_qty_from_value)?,
+                claim: r.opt_string("claim")?,
             }
         }
         ADJUST => {
@@ -122,6 +143,8 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
                 product_code: r.string("product_code")?,
                 change,
                 reason: r.string("reason")?,
+                expected_version: r.opt_long("expected_version")?,
+                claim: r.opt_string("claim")?,
             }
         }
         RESERVE => {
@@ -161,6 +184,13 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
         SWEEP_LAPSED => StockCommand::SweepLapsed {
             before: Fields::of("SweepLapsed", inner)?.ts("before")?,
         },
+        CLAIM => {
+            let mut r = Fields::of("Claim", inner)?;
+            StockCommand::Claim {
+                change_id: r.string("change_id")?,
+                fingerprint: r.string("fingerprint")?,
+            }
+        }
         n => return Err(bad_branch("StockEnvelope.command", n)),
     })
 }

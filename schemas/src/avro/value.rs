@@ -179,6 +179,14 @@ impl Fields {
         as_string(&self.at(name), v)
     }
 
+    /// A boolean field.
+    pub(super) fn boolean(&mut self, name: &str) -> Result<bool, CodecError> {
+        match self.take(name)? {
+            Value::Boolean(b) => Ok(b),
+            other => Err(shape(&self.at(name), &other)),
+        }
+    }
+
     /// A long field.
     pub(super) fn long(&mut self, name: &str) -> Result<i64, CodecError> {
         let v = self.take(name)?;
@@ -195,6 +203,12 @@ impl Fields {
     pub(super) fn opt_string(&mut self, name: &str) -> Result<Option<String>, CodecError> {
         let v = self.take(name)?;
         as_opt(&self.at(name), v, as_string)
+    }
+
+    /// A `["null", "long"]` field.
+    pub(super) fn opt_long(&mut self, name: &str) -> Result<Option<i64>, CodecError> {
+        let v = self.take(name)?;
+        as_opt(&self.at(name), v, as_long)
     }
 
     /// A `["null", timestamp-micros]` field.

@@ -33,6 +33,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
             partition: 0,
             offset: 7,
         }),
+        changes: vec![],
     };
     store.apply_stock_batch(&first).await.expect("batch");
     store
@@ -97,6 +98,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
             partition: 0,
             offset: 9,
         }),
+        changes: vec![],
     };
     store.apply_stock_batch(&second).await.expect("batch");
     assert_eq!(

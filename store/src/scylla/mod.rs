@@ -108,6 +108,7 @@ mod schema_wait;
 mod sequencer;
 mod statements;
 mod stock;
+mod stock_changes;
 mod stock_write;
 mod store_impl;
 #[cfg(test)]

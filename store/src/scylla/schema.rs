@@ -1,4 +1,4 @@
-//! The tables, as CQL kept in code: migration `V1`.
+//! The tables, as CQL kept in code: migrations `V1` and `V2`.
 //!
 //! Every table is shaped for one query of [`crate::Store`]:
 //!
@@ -14,6 +14,7 @@
 //! | `reservations` | `((order_id), product_code)` | `reservations_for_order` |
 //! | `lapsed_holds` | `((shard), expires_at, order_id, product_code)` | `lapsed_reservations` (unconfirmed holds only) |
 //! | `applied_offsets` | `((log_name, log_partition))` | `applied_offset` |
+//! | `stock_changes` (V2) | `((change_id), stock_partition)` | `stock_changes`: a partition's record of a receipt or adjustment (TTL: its `expires_at`) |
 //! | `orders` | `id` | `get_order`; every order list fetches through it |
 //! | `orders_by_created` | `((shard), created_at, id)` | `list_orders` without filter |
 //! | `orders_by_channel` | `((channel_id), created_at, id)` | `list_orders` of a channel |
@@ -245,4 +246,17 @@ pub(super) const V1: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS live_tokens_by_role (
         token_role text, id text,
         PRIMARY KEY ((token_role), id))",
+];
+
+/// Version 2: receipts and adjustments as each stock partition recorded
+/// them (the `Idempotency-Key` claim and the answer).
+pub(super) const V2: &[&str] = &[
+    // PK ((change_id), stock_partition): stock_changes, the rows of one
+    // change id in one partition (a receipt spans several stock
+    // partitions, each writes its own row). Written with a TTL up to
+    // expires_at, so the table needs no purge.
+    "CREATE TABLE IF NOT EXISTS stock_changes (
+        change_id text, stock_partition bigint,
+        fingerprint text, levels text, expires_at bigint,
+        PRIMARY KEY ((change_id), stock_partition))",
 ];

@@ -93,6 +93,10 @@ statements! {
     DelLapseIndex = "DELETE FROM lapsed_holds WHERE shard = ? AND expires_at = ? AND order_id = ? AND product_code = ?";
     /// shard, before, limit
     LapsedBefore = "SELECT order_id, product_code, expires_at FROM lapsed_holds WHERE shard = ? AND expires_at < ? LIMIT ?";
+    /// change_id, stock_partition
+    GetStockChange = "SELECT fingerprint, levels, expires_at FROM stock_changes WHERE change_id = ? AND stock_partition = ?";
+    /// change_id, stock_partition, fingerprint, levels, expires_at, ttl (seconds)
+    PutStockChange = "INSERT INTO stock_changes (change_id, stock_partition, fingerprint, levels, expires_at) VALUES (?, ?, ?, ?, ?) USING TTL ?";
     /// log_name, log_partition, log_offset
     PutOffset = "INSERT INTO applied_offsets (log_name, log_partition, log_offset) VALUES (?, ?, ?)";
     /// log_name, log_partition

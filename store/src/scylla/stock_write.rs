@@ -17,7 +17,9 @@
 //!   (product, version) (as the SQLite store's `DO NOTHING`), and a hold's
 //!   final state (puts in order, then deletes win).
 //! - The outbox rows and the applied offset go into the same batch (see
-//!   `outbox.rs`).
+//!   `outbox.rs`), and so do the recorded receipts and adjustments
+//!   (`stock_changes.rs`): a change and the record that it was applied are
+//!   durable together.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -26,6 +28,7 @@ use super::codec::{Values, at, big, micros, opt_big, shard_of, text};
 use super::outbox::{offset_row, stream_of};
 use super::statements::Stmt;
 use super::stock::{HoldRow, LevelRow};
+use super::stock_changes::change_ops;
 use crate::{Result, StockBatch};
 
 /// What the batch's rows looked like before it, as far as the plan needs.
@@ -161,6 +164,7 @@ impl Inner {
             self.outbox_prev(&stream, &batch.events)
         )?;
         let mut ops = plan_stock(batch, &prev);
+        ops.extend(change_ops(&batch.changes, agusto_schemas::now())?);
         ops.extend(self.outbox_ops(&stream, &batch.events, &outbox)?);
         if let Some(applied) = &batch.applied {
             ops.push(offset_row(applied)?);

@@ -7,7 +7,7 @@ use super::ScyllaStore;
 use super::statements::Stmt;
 use crate::{
     Channel, Delivery, DeliveryStatus, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping,
-    StockBatch, Store, TokenRecord,
+    StockBatch, StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -96,6 +96,15 @@ impl Store for ScyllaStore {
 
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
         self.inner.apply_stock_batch(batch).await
+    }
+
+    async fn stock_changes(
+        &self,
+        partition: u32,
+        change_ids: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<StockChange>> {
+        self.inner.stock_changes(partition, change_ids, now).await
     }
 
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {

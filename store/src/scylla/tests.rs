@@ -117,6 +117,7 @@ contract_tests!(
     stock_batch_is_atomic_and_replay_safe,
     ledger_sums_match,
     applied_offsets,
+    stock_changes_are_recorded_per_partition_until_they_expire,
     orders_round_trip_and_filters,
     idempotency_key_lookup,
     due_orders_and_lapsed_reservations,

@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -164,6 +164,21 @@ CREATE INDEX deliveries_head ON deliveries (channel_id, ordering_key, status, po
 CREATE INDEX deliveries_position ON deliveries (position, id);
 CREATE INDEX deliveries_status_position ON deliveries (status, position, id);
 CREATE INDEX deliveries_channel_position ON deliveries (channel_id, position, id);
+"#;
+
+/// Version 3: receipts and adjustments as each stock partition recorded
+/// them (the `Idempotency-Key` claim and the answer), kept until
+/// `expires_at`; `stock_changes_expiry` serves the purge of expired rows.
+const V3: &str = r#"
+CREATE TABLE stock_changes (
+    change_id   TEXT NOT NULL,
+    partition   INTEGER NOT NULL,
+    fingerprint TEXT,
+    levels      TEXT,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (change_id, partition)
+) WITHOUT ROWID;
+CREATE INDEX stock_changes_expiry ON stock_changes (partition, expires_at);
 "#;
 
 /// The schema version of the database `conn` is open on.

@@ -17,6 +17,7 @@ mod migrations;
 mod orders;
 mod outbox;
 mod stock;
+mod stock_changes;
 mod store_impl;
 #[cfg(test)]
 mod tests;

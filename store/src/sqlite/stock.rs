@@ -241,6 +241,7 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
         delete_hold.execute([order_id, code])?;
     }
     outbox::insert_events(conn, &batch.events)?;
+    super::stock_changes::write(conn, &batch.changes)?;
     if let Some(applied) = &batch.applied {
         outbox::put_offset(conn, applied)?;
     }

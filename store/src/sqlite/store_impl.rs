@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, stock};
 use crate::{
     Channel, Delivery, DeliveryStatus, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping,
-    StockBatch, Store, TokenRecord,
+    StockBatch, StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -111,6 +111,17 @@ impl Store for SqliteStore {
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
         let batch = batch.clone();
         self.write(move |tx| stock::write_batch(tx, &batch)).await
+    }
+
+    async fn stock_changes(
+        &self,
+        partition: u32,
+        change_ids: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<StockChange>> {
+        let ids = change_ids.to_vec();
+        self.read(move |c| super::stock_changes::read(c, partition, &ids, &now))
+            .await
     }
 
     async fn get_orders(&self, order_ids: &[String]) -> Result<Vec<Order>> {

@@ -2,6 +2,7 @@
 
 pub mod order;
 pub mod stock;
+mod stock_changes;
 
 #[cfg(test)]
 mod proptests;

@@ -10,6 +10,8 @@ use agusto_schemas::{
 };
 use serde_json::json;
 
+pub use super::stock_changes::ChangeRecord;
+
 /// The rows of one partition that commands read and change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StockState {
@@ -17,6 +19,9 @@ pub struct StockState {
     pub levels: HashMap<String, StockLevel>,
     /// Holds per order (absent = none, or not loaded).
     pub holds: HashMap<String, Vec<Reservation>>,
+    /// Receipts and adjustments this partition recorded, by change id
+    /// (absent = none, or not loaded).
+    pub changes: HashMap<String, ChangeRecord>,
 }
 
 /// What applying commands changed, to be written in one batch.
@@ -32,6 +37,8 @@ pub struct StockEffects {
     pub holds_deleted: Vec<(String, String)>,
     /// Events, in order.
     pub events: Vec<Event>,
+    /// Change ids whose record changed, with the time of the command.
+    pub changes: Vec<(String, Timestamp)>,
 }
 
 /// Why a stock-changing movement happened, as the webhook `reason`.
@@ -56,7 +63,11 @@ impl StockState {
                 receipt_id,
                 reference,
                 lines,
+                claim,
             } => {
+                if let Some(earlier) = self.recorded(receipt_id, claim.as_deref()) {
+                    return earlier;
+                }
                 if let Some(bad) = lines.iter().find(|l| l.quantity <= 0) {
                     return StockReply::Rejected(format!(
                         "quantity of {} must be > 0",
@@ -83,7 +94,7 @@ impl StockState {
                 } else {
                     reference
                 };
-                let levels = lines
+                let levels: Vec<StockLevel> = lines
                     .iter()
                     .map(|l| {
                         self.change(
@@ -97,17 +108,28 @@ impl StockState {
                         )
                     })
                     .collect();
+                self.record(receipt_id, claim.as_deref(), &levels, at, fx);
                 StockReply::Levels(levels)
             }
             StockCommand::Adjust {
+                adjustment_id,
                 product_code,
                 change,
                 reason,
-                ..
+                expected_version,
+                claim,
             } => {
+                if let Some(earlier) = self.recorded(adjustment_id, claim.as_deref()) {
+                    return earlier;
+                }
                 let Some(level) = self.levels.get(product_code) else {
                     return StockReply::Rejected(format!("unknown product_code {product_code}"));
                 };
+                if expected_version.is_some_and(|v| v != level.version) {
+                    return StockReply::VersionMismatch {
+                        current_version: level.version,
+                    };
+                }
                 let delta = match *change {
                     AdjustmentChange::Delta(d) => d,
                     AdjustmentChange::SetOnHand(n) => n - level.on_hand,
@@ -130,8 +152,14 @@ impl StockState {
                     at,
                     fx,
                 );
-                StockReply::Levels(vec![l])
+                let levels = vec![l];
+                self.record(adjustment_id, claim.as_deref(), &levels, at, fx);
+                StockReply::Levels(levels)
             }
+            StockCommand::Claim {
+                change_id,
+                fingerprint,
+            } => self.claim(change_id, fingerprint, at, fx),
             StockCommand::Reserve {
                 order_id,
                 lines,
