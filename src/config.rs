@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// HTTP listen address.
+    /// HTTP listen address of `agusto serve` and `agusto ingest`.
     pub listen: String,
+    /// Listen address of `/healthz`, `/readyz` and `/metrics` of `agusto
+    /// worker` when neither `--listen` nor `AGUSTO_LISTEN` is given: its own
+    /// port, so every role runs on one host with the defaults.
+    pub worker_listen: String,
     /// Separate listen address for `/metrics` (it is also on `listen`).
     pub metrics_listen: String,
     /// Data directory (SQLite file `agusto.db`).
@@ -92,6 +96,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            worker_listen: "127.0.0.1:9464".into(),
             metrics_listen: String::new(),
             data_dir: PathBuf::from("./agusto-data"),
             admin_token: String::new(),

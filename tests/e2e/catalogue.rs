@@ -324,6 +324,10 @@ fn config_prints_the_effective_settings_and_rejects_bad_values() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("order_wait_ms = 250"), "{text}");
     assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    assert!(
+        text.contains("worker_listen = \"127.0.0.1:9464\""),
+        "workers default to their own port: {text}"
+    );
     assert!(!text.contains("secret"), "{text}");
     let bad = binary()
         .arg("config")

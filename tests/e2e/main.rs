@@ -10,4 +10,5 @@ mod kafka;
 mod orders;
 mod receiver;
 mod webhooks;
+mod worker_defaults;
 mod workflow;
