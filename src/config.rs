@@ -40,8 +40,12 @@ pub struct Config {
     pub webhook_concurrency: u32,
     /// Webhook attempts in flight at once to one channel.
     pub webhook_per_channel: u32,
-    /// Comma-separated CIDRs webhooks must never reach.
+    /// Comma-separated CIDRs webhooks must never reach (wins over the allow list).
     pub webhook_deny_cidrs: String,
+    /// Comma-separated CIDRs of loopback, private or otherwise special
+    /// addresses webhooks may reach after all (e.g. `127.0.0.0/8` for a
+    /// local test receiver); empty: public addresses only.
+    pub webhook_allow_cidrs: String,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// How long an ingress caches tokens, channels and catalogue lookups
@@ -109,6 +113,7 @@ impl Default for Config {
             webhook_concurrency: 64,
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
+            webhook_allow_cidrs: String::new(),
             max_body_bytes: 1_048_576,
             cache_ttl_ms: 1000,
             stock_partitions: 4,
@@ -191,20 +196,16 @@ impl Config {
         if !matches!(self.log_format.as_str(), "auto" | "json" | "text") {
             bail!("log_format must be auto, json or text");
         }
-        self.deny_list()?;
+        self.webhook_targets()?;
         Ok(())
     }
 
-    fn deny_list(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
-        self.webhook_deny_cidrs
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                c.parse()
-                    .with_context(|| format!("webhook_deny_cidrs: {c} is not a CIDR"))
-            })
-            .collect()
+    /// Where webhooks may go: `webhook_allow_cidrs` and `webhook_deny_cidrs`.
+    fn webhook_targets(&self) -> anyhow::Result<agusto_workers::webhooks::TargetPolicy> {
+        Ok(agusto_workers::webhooks::TargetPolicy::new(
+            cidrs("webhook_allow_cidrs", &self.webhook_allow_cidrs)?,
+            cidrs("webhook_deny_cidrs", &self.webhook_deny_cidrs)?,
+        ))
     }
 
     /// Settings of the webhook worker.
@@ -216,7 +217,7 @@ impl Config {
             max_retry_after: Duration::from_secs(self.webhook_max_retry_after_secs),
             concurrency: self.webhook_concurrency.max(1) as usize,
             per_channel: self.webhook_per_channel.max(1) as usize,
-            deny: agusto_workers::webhooks::DenyList(std::sync::Arc::new(self.deny_list()?)),
+            targets: self.webhook_targets()?,
             ..Default::default()
         })
     }
@@ -284,4 +285,17 @@ impl Config {
         }
         Ok(toml::to_string(&shown)?)
     }
+}
+
+/// A comma-separated CIDR list of setting `name` (a bare address is a /32 or /128).
+fn cidrs(name: &str, list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>()
+                .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("{name}: {c} is not a CIDR"))
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@ mod errors;
 mod kafka;
 mod orders;
 mod receiver;
+mod webhook_targets;
 mod webhooks;
 mod worker_defaults;
 mod workflow;

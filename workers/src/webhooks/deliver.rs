@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use super::Settings;
 use super::metrics::{ATTEMPTS, DEAD_LETTERS, LATENCY, QUEUE_POPPED};
 use super::signing;
+use super::target::{Refused, refusal};
 
 /// What an attempt leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +85,7 @@ pub async fn attempt(
     let (status, retry_after, error) = match &sent {
         Sent::Answer(s, r) => (Some(*s), *r, None),
         Sent::Transport(e) | Sent::NoEndpoint(e) => (None, None, Some(e.clone())),
+        Sent::Refused(r) => (None, None, Some(r.to_string())),
     };
     d.tries += 1;
     d.attempts.push(Attempt {
@@ -94,6 +96,10 @@ pub async fn attempt(
     });
     let decision = match sent {
         Sent::NoEndpoint(_) => Next::Dead("no_endpoint"),
+        // The address a URL leads to does not change between retries a few
+        // seconds apart: refused at once, replayable once the channel's URL
+        // or the allow list is fixed.
+        Sent::Refused(_) => Next::Dead("refused_target"),
         _ => next(settings, status, retry_after, d.tries),
     };
     let now = agusto_schemas::now();
@@ -141,8 +147,10 @@ enum Sent {
     Answer(StatusCode, Option<u64>),
     /// No answer (refused, reset, timeout).
     Transport(String),
-    /// Nowhere to send: no URL, disabled, refused target, unusable secret.
+    /// Nowhere to send: no URL, disabled, unusable secret.
     NoEndpoint(String),
+    /// The target's address is refused ([`TargetPolicy`](super::TargetPolicy)).
+    Refused(Refused),
 }
 
 /// POSTs the delivery, signed.
@@ -164,8 +172,8 @@ async fn send(
         Ok(u) => u,
         Err(e) => return Sent::NoEndpoint(format!("endpoint url invalid: {e}")),
     };
-    if let Err(why) = settings.deny.check_url(&url) {
-        return Sent::NoEndpoint(format!("endpoint refused: {why}"));
+    if let Err(refused) = settings.targets.check_url(&url) {
+        return Sent::Refused(refused);
     }
     let key = match signing::key(&channel.webhook_secret) {
         Ok(k) => k,
@@ -193,7 +201,10 @@ async fn send(
                 .and_then(|v| v.trim().parse::<u64>().ok());
             Sent::Answer(resp.status(), retry_after)
         }
-        Err(e) => Sent::Transport(transport_error(&e)),
+        Err(e) => match refusal(&e) {
+            Some(refused) => Sent::Refused(refused.clone()),
+            None => Sent::Transport(transport_error(&e)),
+        },
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod deliver;
 pub mod fanout;
 pub mod metrics;
+pub mod ranges;
 pub mod signing;
 pub mod target;
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 use agusto_store::Store;
 use tokio::sync::{Semaphore, watch};
 
-pub use target::DenyList;
+pub use target::TargetPolicy;
 
 /// Settings of the webhook worker.
 #[derive(Debug, Clone)]
@@ -33,8 +34,8 @@ pub struct Settings {
     pub concurrency: usize,
     /// Attempts in flight at once to one channel (a slow store cannot take all).
     pub per_channel: usize,
-    /// Address ranges webhooks never go to.
-    pub deny: DenyList,
+    /// Which addresses webhooks may reach (SSRF protection).
+    pub targets: TargetPolicy,
     /// How often the worker looks for new events and due deliveries.
     pub poll: Duration,
 }
@@ -48,7 +49,7 @@ impl Default for Settings {
             max_retry_after: Duration::from_secs(300),
             concurrency: 64,
             per_channel: 8,
-            deny: DenyList::default(),
+            targets: TargetPolicy::default(),
             poll: Duration::from_millis(100),
         }
     }
@@ -57,19 +58,14 @@ impl Default for Settings {
 /// Runs until `stop` turns true; attempts in flight then finish (each is
 /// bounded by the timeout).
 pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
-        .dns_resolver(Arc::new(settings.deny.clone()))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("agusto-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let client = match settings.targets.client() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client could not be built; webhooks stay queued");
             return;
         }
     };
-    for reason in ["retries_exhausted", "gone", "no_endpoint"] {
+    for reason in ["retries_exhausted", "gone", "no_endpoint", "refused_target"] {
         metrics::DEAD_LETTERS.with_label_values(&[reason]).inc_by(0);
     }
     let all = Arc::new(Semaphore::new(settings.concurrency.max(1)));
