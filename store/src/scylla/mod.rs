@@ -96,6 +96,8 @@ mod access;
 mod catalogue;
 mod codec;
 mod deliveries;
+mod delivery_claims;
+mod delivery_heads;
 mod delivery_lists;
 mod delivery_queue;
 mod exec;

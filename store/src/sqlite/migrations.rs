@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -164,6 +164,14 @@ CREATE INDEX deliveries_head ON deliveries (channel_id, ordering_key, status, po
 CREATE INDEX deliveries_position ON deliveries (position, id);
 CREATE INDEX deliveries_status_position ON deliveries (status, position, id);
 CREATE INDEX deliveries_channel_position ON deliveries (channel_id, position, id);
+"#;
+
+/// Version 3: delivery claims, so any number of webhook workers share the
+/// deliveries: `claimed_by` is the lease holder's token, `lease_until` when
+/// the lease lapses (both NULL when nobody holds the delivery).
+const V3: &str = r#"
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
 "#;
 
 /// The schema version of the database `conn` is open on.
