@@ -36,6 +36,10 @@ pub struct Config {
     pub webhook_timeout_ms: u64,
     /// Largest Retry-After (seconds) honoured on a 429/503 from a receiver.
     pub webhook_max_retry_after_secs: u64,
+    /// How long a webhook worker's claim holds a delivery; a worker that
+    /// dies mid-attempt delays that delivery this long. At least
+    /// `webhook_timeout_ms` + 1000 (an attempt must end inside its lease).
+    pub webhook_lease_ms: u64,
     /// Webhook attempts in flight at once.
     pub webhook_concurrency: u32,
     /// Webhook attempts in flight at once to one channel.
@@ -110,6 +114,7 @@ impl Default for Config {
             webhook_backoff_base_ms: 2000,
             webhook_timeout_ms: 10_000,
             webhook_max_retry_after_secs: 300,
+            webhook_lease_ms: 30_000,
             webhook_concurrency: 64,
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
@@ -196,6 +201,14 @@ impl Config {
         if !matches!(self.log_format.as_str(), "auto" | "json" | "text") {
             bail!("log_format must be auto, json or text");
         }
+        if self.webhook_lease_ms < self.webhook_timeout_ms.saturating_add(1000) {
+            bail!(
+                "webhook_lease_ms ({}) must be at least webhook_timeout_ms + 1000 ({}): \
+                 an attempt must end inside its lease",
+                self.webhook_lease_ms,
+                self.webhook_timeout_ms.saturating_add(1000)
+            );
+        }
         self.webhook_targets()?;
         Ok(())
     }
@@ -218,6 +231,12 @@ impl Config {
             concurrency: self.webhook_concurrency.max(1) as usize,
             per_channel: self.webhook_per_channel.max(1) as usize,
             targets: self.webhook_targets()?,
+            lease: Duration::from_millis(self.webhook_lease_ms),
+            worker_id: if self.instance_id.is_empty() {
+                "webhooks".to_owned()
+            } else {
+                self.instance_id.clone()
+            },
             ..Default::default()
         })
     }

@@ -115,7 +115,10 @@ impl Inner {
             let lease = row.as_ref().and_then(DeliveryRow::lease_until);
             match row.map(DeliveryRow::into_delivery).transpose()? {
                 Some(d) if d.status == DeliveryStatus::Pending && d.position == position => {
-                    if lease.is_none_or(|l| l <= now) {
+                    // The row has the last word: a head row may lag a
+                    // rescheduled attempt whose recorder died.
+                    let due = d.next_attempt_at.as_ref().is_some_and(|n| micros(n) <= now);
+                    if due && lease.is_none_or(|l| l <= now) {
                         out.push(d);
                     }
                 }

@@ -8,7 +8,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::StatusCode;
 
 use super::Settings;
-use super::metrics::{ATTEMPTS, DEAD_LETTERS, LATENCY, QUEUE_POPPED};
+use super::metrics::{ATTEMPTS, CLAIMS, DEAD_LETTERS, LATENCY, QUEUE_POPPED};
 use super::signing;
 use super::target::{Refused, refusal};
 
@@ -67,12 +67,15 @@ pub fn next(
     ))
 }
 
-/// Makes one attempt of `d` and stores the result.
+/// Makes one attempt of `d`, claimed under the lease of `holder`, and
+/// records the result if that lease still holds it (else the result is
+/// dropped: another worker took the delivery over and attempts it itself).
 pub async fn attempt(
     client: &reqwest::Client,
     settings: &Settings,
     store: &dyn Store,
     mut d: Delivery,
+    holder: &str,
 ) -> agusto_store::Result<()> {
     let channel = store.get_channel(&d.channel_id).await?;
     let started_at = agusto_schemas::now();
@@ -118,18 +121,24 @@ pub async fn attempt(
         Next::Dead(reason) => {
             d.status = DeliveryStatus::Failed;
             d.next_attempt_at = None;
-            DEAD_LETTERS.with_label_values(&[reason]).inc();
             if *reason == "gone" { "gone" } else { "dead" }
         }
     };
+    if !store.finish_delivery(&d, holder).await? {
+        CLAIMS.with_label_values(&["superseded"]).inc();
+        tracing::warn!(delivery = %d.id, "the lease passed to another worker before this attempt was recorded; its result is dropped");
+        return Ok(());
+    }
     ATTEMPTS.with_label_values(&[outcome]).inc();
     LATENCY
         .with_label_values(&[outcome])
         .observe(elapsed.as_secs_f64());
+    if let Next::Dead(reason) = &decision {
+        DEAD_LETTERS.with_label_values(&[reason]).inc();
+    }
     if d.status != DeliveryStatus::Pending {
         QUEUE_POPPED.with_label_values(&[&d.channel_id]).inc();
     }
-    store.update_delivery(&d).await?;
     if decision == Next::Dead("gone")
         && let Some(mut c) = channel
     {
