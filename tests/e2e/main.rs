@@ -10,6 +10,7 @@ mod kafka;
 mod orders;
 mod receiver;
 mod webhook_targets;
+mod webhook_workers;
 mod webhooks;
 mod worker_defaults;
 mod workflow;
