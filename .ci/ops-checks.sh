@@ -111,8 +111,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 TOKEN="ops-admin-$(free_port)-$RANDOM"
 export AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json
 # One attempt, then dead letter: the webhook metrics (attempts, dead letters,
-# latency, queue) appear within a second; the receiver is a closed local port.
-export AGUSTO_WEBHOOK_MAX_RETRIES=0 AGUSTO_WEBHOOK_TIMEOUT_MS=2000
+# latency, queue) appear within a second; the receiver is a closed local port,
+# which webhooks may reach only through the allow list.
+export AGUSTO_WEBHOOK_MAX_RETRIES=0 AGUSTO_WEBHOOK_TIMEOUT_MS=2000 AGUSTO_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8
 
 # start NAME ARGS...: runs the binary in the background, logs to $WORK/NAME.log,
 # and waits for its "listening on http://ADDR" line; sets ADDR.

@@ -109,7 +109,8 @@ free_port() {
 }
 
 # start_server NAME [VAR=value ...]: sets URL, SERVER_PID, DATA (and, in Kafka
-# mode, EXTRA_PIDS and STORE_ENV for the ledger check).
+# mode, EXTRA_PIDS and STORE_ENV for the ledger check). Webhooks may reach
+# 127.0.0.0/8: the webhooks scenario's receiver listens there.
 start_server() {
   local name=$1; shift
   DATA=$WORK/$name-data
@@ -120,7 +121,7 @@ start_server() {
     start_cluster "$name" "$log" "$@"
     return
   fi
-  env "$@" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
+  env "$@" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json AGUSTO_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8 \
     "$AGUSTO_BIN" serve --data-dir "$DATA" --listen 127.0.0.1:0 >"$WORK/$name-stdout" 2>>"$log" &
   SERVER_PID=$!
   URL=$(wait_listening "$WORK/$name-stdout" "$SERVER_PID" "agusto serve") || {
@@ -146,12 +147,12 @@ start_cluster() {
   fi
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   env "${STORE_ENV[@]}" "$AGUSTO_BIN" migrate >>"$log" 2>&1 || { echo "agusto migrate failed" >&2; exit 1; }
-  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
+  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json AGUSTO_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8 \
     "$AGUSTO_BIN" worker all --listen 127.0.0.1:0 >"$WORK/$name-worker-stdout" 2>>"$log" &
   EXTRA_PIDS+=($!)
   local worker_url
   worker_url=$(wait_listening "$WORK/$name-worker-stdout" "${EXTRA_PIDS[1]}" "agusto worker all") || exit 1
-  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json \
+  env "$@" "${STORE_ENV[@]}" AGUSTO_ADMIN_TOKEN="$TOKEN" AGUSTO_LOG_FORMAT=json AGUSTO_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8 \
     "$AGUSTO_BIN" ingest --listen 127.0.0.1:0 >"$WORK/$name-stdout" 2>>"$log" &
   SERVER_PID=$!
   URL=$(wait_listening "$WORK/$name-stdout" "$SERVER_PID" "agusto ingest") || exit 1

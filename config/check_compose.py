@@ -119,6 +119,8 @@ def main() -> int:
         ok(f"host ports unique: {', '.join(sorted(host_ports, key=int))}")
     if services.get("worker-stock", {}).get("deploy", {}).get("replicas") != 2:
         fail("worker-stock: expected deploy.replicas: 2")
+    if services.get("worker-webhooks", {}).get("deploy", {}).get("replicas") != 2:
+        fail("worker-webhooks: expected deploy.replicas: 2 (webhook workers share the deliveries)")
 
     # agusto services
     every_agusto = {n: s for n, s in services.items() if s.get("image") == "agusto:local"}

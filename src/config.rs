@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// HTTP listen address.
+    /// HTTP listen address of `agusto serve` and `agusto ingest`.
     pub listen: String,
+    /// Listen address of `/healthz`, `/readyz` and `/metrics` of `agusto
+    /// worker` when neither `--listen` nor `AGUSTO_LISTEN` is given: its own
+    /// port, so every role runs on one host with the defaults.
+    pub worker_listen: String,
     /// Separate listen address for `/metrics` (it is also on `listen`).
     pub metrics_listen: String,
     /// Data directory (SQLite file `agusto.db`).
@@ -32,12 +36,20 @@ pub struct Config {
     pub webhook_timeout_ms: u64,
     /// Largest Retry-After (seconds) honoured on a 429/503 from a receiver.
     pub webhook_max_retry_after_secs: u64,
+    /// How long a webhook worker's claim holds a delivery; a worker that
+    /// dies mid-attempt delays that delivery this long. At least
+    /// `webhook_timeout_ms` + 1000 (an attempt must end inside its lease).
+    pub webhook_lease_ms: u64,
     /// Webhook attempts in flight at once.
     pub webhook_concurrency: u32,
     /// Webhook attempts in flight at once to one channel.
     pub webhook_per_channel: u32,
-    /// Comma-separated CIDRs webhooks must never reach.
+    /// Comma-separated CIDRs webhooks must never reach (wins over the allow list).
     pub webhook_deny_cidrs: String,
+    /// Comma-separated CIDRs of loopback, private or otherwise special
+    /// addresses webhooks may reach after all (e.g. `127.0.0.0/8` for a
+    /// local test receiver); empty: public addresses only.
+    pub webhook_allow_cidrs: String,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// How long a request head may take to arrive (then the connection is
@@ -100,6 +112,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            worker_listen: "127.0.0.1:9464".into(),
             metrics_listen: String::new(),
             data_dir: PathBuf::from("./agusto-data"),
             admin_token: String::new(),
@@ -109,9 +122,11 @@ impl Default for Config {
             webhook_backoff_base_ms: 2000,
             webhook_timeout_ms: 10_000,
             webhook_max_retry_after_secs: 300,
+            webhook_lease_ms: 30_000,
             webhook_concurrency: 64,
             webhook_per_channel: 8,
             webhook_deny_cidrs: "169.254.0.0/16,fe80::/10".into(),
+            webhook_allow_cidrs: String::new(),
             max_body_bytes: 1_048_576,
             http_read_timeout_ms: 75_000,
             cache_ttl_ms: 1000,
@@ -199,20 +214,24 @@ impl Config {
         if !matches!(self.log_format.as_str(), "auto" | "json" | "text") {
             bail!("log_format must be auto, json or text");
         }
-        self.deny_list()?;
+        if self.webhook_lease_ms < self.webhook_timeout_ms.saturating_add(1000) {
+            bail!(
+                "webhook_lease_ms ({}) must be at least webhook_timeout_ms + 1000 ({}): \
+                 an attempt must end inside its lease",
+                self.webhook_lease_ms,
+                self.webhook_timeout_ms.saturating_add(1000)
+            );
+        }
+        self.webhook_targets()?;
         Ok(())
     }
 
-    fn deny_list(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
-        self.webhook_deny_cidrs
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                c.parse()
-                    .with_context(|| format!("webhook_deny_cidrs: {c} is not a CIDR"))
-            })
-            .collect()
+    /// Where webhooks may go: `webhook_allow_cidrs` and `webhook_deny_cidrs`.
+    fn webhook_targets(&self) -> anyhow::Result<agusto_workers::webhooks::TargetPolicy> {
+        Ok(agusto_workers::webhooks::TargetPolicy::new(
+            cidrs("webhook_allow_cidrs", &self.webhook_allow_cidrs)?,
+            cidrs("webhook_deny_cidrs", &self.webhook_deny_cidrs)?,
+        ))
     }
 
     /// Settings of the webhook worker.
@@ -224,7 +243,13 @@ impl Config {
             max_retry_after: Duration::from_secs(self.webhook_max_retry_after_secs),
             concurrency: self.webhook_concurrency.max(1) as usize,
             per_channel: self.webhook_per_channel.max(1) as usize,
-            deny: agusto_workers::webhooks::DenyList(std::sync::Arc::new(self.deny_list()?)),
+            targets: self.webhook_targets()?,
+            lease: Duration::from_millis(self.webhook_lease_ms),
+            worker_id: if self.instance_id.is_empty() {
+                "webhooks".to_owned()
+            } else {
+                self.instance_id.clone()
+            },
             ..Default::default()
         })
     }
@@ -299,4 +324,17 @@ impl Config {
         }
         Ok(toml::to_string(&shown)?)
     }
+}
+
+/// A comma-separated CIDR list of setting `name` (a bare address is a /32 or /128).
+fn cidrs(name: &str, list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>()
+                .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .with_context(|| format!("{name}: {c} is not a CIDR"))
+        })
+        .collect()
 }

@@ -84,7 +84,9 @@ pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
         tasks.spawn(async move { writers.await.context("order writers") });
     }
     if matches!(role, Role::Webhooks | Role::All) {
-        let (s, w, r) = (store.clone(), config.webhooks()?, stopped.clone());
+        let mut w = config.webhooks()?;
+        w.worker_id = kafka.instance_id.clone();
+        let (s, r) = (store.clone(), stopped.clone());
         tasks.spawn(async move {
             agusto_workers::webhooks::run(s, w, r).await;
             Ok(())

@@ -83,7 +83,8 @@ enum Command {
         role: distributed::Role,
         #[command(flatten)]
         common: Common,
-        /// Listen address of /healthz and /metrics.
+        /// Listen address of /healthz and /metrics (default: the
+        /// `worker_listen` setting, 127.0.0.1:9464).
         #[arg(long, env = "AGUSTO_LISTEN")]
         listen: Option<String>,
     },
@@ -146,7 +147,8 @@ fn main() -> anyhow::Result<()> {
             common,
             listen,
         } => {
-            let config = common.load_with(listen)?;
+            let mut config = common.load()?;
+            config.listen = listen.unwrap_or_else(|| config.worker_listen.clone());
             serve::init_logging(&config.log_format);
             runtime.block_on(distributed::worker(config, role))
         }

@@ -9,6 +9,7 @@
 
 mod access;
 mod catalogue;
+mod claims;
 mod deliveries;
 mod fixtures;
 mod orders;
@@ -19,6 +20,9 @@ mod stock_changes;
 
 pub use access::tokens_and_channels;
 pub use catalogue::{catalogue_round_trip, sku_resolution};
+pub use claims::{
+    delivery_claims_are_exclusive_and_expire, queue_heads_survive_concurrent_changes,
+};
 pub use deliveries::{
     deliveries_list_filters_and_paging, delivery_updates_round_trip,
     due_deliveries_respect_queue_heads, fan_out_is_idempotent,
@@ -56,5 +60,7 @@ pub async fn run_all(store: &dyn Store) {
     due_deliveries_respect_queue_heads(store).await;
     delivery_updates_round_trip(store).await;
     deliveries_list_filters_and_paging(store).await;
+    delivery_claims_are_exclusive_and_expire(store).await;
+    queue_heads_survive_concurrent_changes(store).await;
     next_delivery_due_is_earliest_pending(store).await;
 }

@@ -218,13 +218,38 @@ pub trait Store: Send + Sync + 'static {
     async fn fan_out(&self, deliveries: &[Delivery], position: i64) -> Result<()>;
     /// The outbox position up to which events were fanned out (0 at first).
     async fn fanout_position(&self) -> Result<i64>;
-    /// Pending deliveries whose `next_attempt_at <= now` and that are the
+    /// Pending deliveries whose `next_attempt_at <= now`, that are the
     /// oldest pending delivery (lowest `position`) of their
-    /// (channel_id, ordering_key); soonest due first.
+    /// (channel_id, ordering_key), and that no [`Lease`] holds at `now`;
+    /// soonest due first. The candidates for [`Store::claim_delivery`].
     async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>>;
     /// The earliest `next_attempt_at` of any pending delivery.
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
-    /// Replaces a delivery's status, tries, attempts, next_attempt_at and updated_at.
+    /// Claims a delivery for one attempt. Succeeds only while it is pending,
+    /// due at `now`, the oldest pending delivery of its (channel_id,
+    /// ordering_key), and held by no lease that runs past `now`; it then
+    /// carries `lease` until [`Store::finish_delivery`] releases it or
+    /// `lease.until` passes (the holder is presumed dead and another worker
+    /// may claim it). Of any number of claims at once, at most one succeeds.
+    /// Returns the delivery as claimed, or `None` (not claimable, or another
+    /// claim won). So each attempt is made by one worker, and the deliveries
+    /// of one queue go out one at a time, in order.
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        lease: &Lease,
+        now: Timestamp,
+    ) -> Result<Option<Delivery>>;
+    /// Records a claimed attempt — replaces status, tries, attempts,
+    /// next_attempt_at and updated_at, and releases the lease — only if
+    /// `holder` still holds the delivery (its lease may have run out, as long
+    /// as no other claim took over). `Ok(false)`, changing nothing, when it
+    /// does not; `Conflict` for an unknown id. The delivery's other fields
+    /// must be as claimed.
+    async fn finish_delivery(&self, delivery: &Delivery, holder: &str) -> Result<bool>;
+    /// Replaces a delivery's status, tries, attempts, next_attempt_at and
+    /// updated_at, whoever holds it (a manual retry): any lease is released,
+    /// and its holder's [`Store::finish_delivery`] then changes nothing.
     async fn update_delivery(&self, delivery: &Delivery) -> Result<()>;
     /// One delivery.
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>>;

@@ -265,3 +265,14 @@ pub struct Delivery {
     /// Last change.
     pub updated_at: Timestamp,
 }
+
+/// A worker's hold on one delivery attempt (see [`crate::Store::claim_delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Who holds it: a token unique to this one claim (a worker never
+    /// reuses one), which fences the recording of the attempt.
+    pub holder: String,
+    /// When the hold lapses: another worker may then claim the delivery
+    /// (the holder is presumed dead). Longer than an attempt can take.
+    pub until: Timestamp,
+}

@@ -324,6 +324,10 @@ fn config_prints_the_effective_settings_and_rejects_bad_values() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("order_wait_ms = 250"), "{text}");
     assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    assert!(
+        text.contains("worker_listen = \"127.0.0.1:9464\""),
+        "workers default to their own port: {text}"
+    );
     assert!(!text.contains("secret"), "{text}");
     let bad = binary()
         .arg("config")
@@ -332,6 +336,16 @@ fn config_prints_the_effective_settings_and_rejects_bad_values() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("AGUSTO_ORDER_WAIT_MS"));
+    let short_lease = binary()
+        .arg("config")
+        .env("AGUSTO_WEBHOOK_LEASE_MS", "5000")
+        .output()
+        .unwrap();
+    assert!(
+        !short_lease.status.success(),
+        "a lease shorter than an attempt"
+    );
+    assert!(String::from_utf8_lossy(&short_lease.stderr).contains("webhook_lease_ms"));
     let help = binary().args(["serve", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--listen"));
 }

@@ -58,12 +58,16 @@ impl Server {
 
     /// Runs `agusto <args> --listen 127.0.0.1:0` and waits for it to print
     /// the address it listens on (any role: serve, ingest, worker).
+    /// Webhooks may reach 127.0.0.0/8 unless `env` says otherwise.
     pub fn launch(args: &[String], dir: &Path, env: &[(&str, &str)], with_admin: bool) -> Server {
         let mut cmd = binary();
         cmd.args(args)
             .args(["--listen", "127.0.0.1:0"])
             .env_remove("AGUSTO_ADMIN_TOKEN")
             .env("RUST_LOG", "warn")
+            // Test receivers listen on 127.0.0.1, which webhooks may not
+            // reach by default; a test's `env` can set it back to empty.
+            .env("AGUSTO_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if with_admin {

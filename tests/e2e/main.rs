@@ -12,5 +12,8 @@ mod kafka;
 mod orders;
 mod receiver;
 mod stock_idempotency;
+mod webhook_targets;
+mod webhook_workers;
 mod webhooks;
+mod worker_defaults;
 mod workflow;

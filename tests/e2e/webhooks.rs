@@ -300,9 +300,13 @@ async fn a_failing_product_holds_back_only_its_own_later_events() {
 #[tokio::test]
 async fn pending_deliveries_survive_kill_9() {
     let rx = Receiver::start(503).await;
+    // An attempt in flight at the kill holds its delivery until its lease
+    // runs out: short ones here.
     let env = [
         ("AGUSTO_WEBHOOK_BACKOFF_BASE_MS", "50"),
         ("AGUSTO_WEBHOOK_MAX_RETRIES", "1000"),
+        ("AGUSTO_WEBHOOK_TIMEOUT_MS", "1000"),
+        ("AGUSTO_WEBHOOK_LEASE_MS", "2500"),
     ];
     let s = Server::start("hooks-kill", &env);
     // The channel first: events written before a channel exists are not for it.

@@ -2,6 +2,8 @@
 //! once. A receiver on 127.0.0.1 counts every signed POST; one channel points
 //! at it; receipts of 1000 lines each make one `stock.changed` event per line.
 //! The clock runs from the first receipt until every event was delivered.
+//! The server must allow webhooks to loopback addresses
+//! (`AGUSTO_WEBHOOK_ALLOW_CIDRS=127.0.0.0/8`, as `benches/run.sh` sets).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -5,30 +5,43 @@
 //! ordering_key), position, id)`, and each non-empty queue has one
 //! `delivery_heads` row: its head (lowest pending position) and the
 //! earliest due time of any of its deliveries — all `due_deliveries` and
-//! `next_delivery_due` read. Every change of a queue rewrites its head row in
-//! the same logged batch, computed from the queue's rows read just before
-//! (from the current head on, so the tombstones of delivered entries below
-//! it are never scanned).
+//! `next_delivery_due` read.
 //!
-//! Why this is safe without a lightweight transaction: deliveries are
-//! written by the webhook worker — fan-out inserts only ids that are not
-//! stored yet, and a delivery is updated by the one task attempting it
-//! (deliveries of one queue go out one at a time, head first). Run one
-//! webhook worker per cluster (or give each its own channels): two workers
-//! updating one queue at the same moment could leave a head row that trails
-//! the queue until its next change.
+//! Several webhook workers run these at once, so nothing here relies on a
+//! single writer:
+//!
+//! - Fan-out writes its rows (delivery, list rows, queue row) at a fixed,
+//!   tiny write timestamp ([`FANOUT_WRITE_TIMESTAMP`]). Any later change of
+//!   those cells (an attempt recorded, a queue row deleted) has a normal
+//!   timestamp and wins, so a fan-out that lands late — another worker
+//!   repeating the same round — can never bring a delivered or failed
+//!   delivery back. Two fan-outs of one delivery write (nearly) the same
+//!   values; ids already stored are skipped.
+//! - An attempt is made only under a claim, and recorded only by the
+//!   claim's holder (`delivery_claims.rs`).
+//! - After its rows, every writer of a queue settles the queue's head row
+//!   with a conditional write (`delivery_heads.rs`).
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
 use scylla::DeserializeRow;
 
 use super::Inner;
 use super::codec::{
-    Values, at, big, from_json, opt_at, opt_time, required, shard_of, text, time, to_json,
+    Values, at, big, from_json, micros, opt_at, opt_time, required, shard_of, text, time, to_json,
 };
-use super::delivery_queue::{Entry, Queue, chunks, head_row};
+use super::delivery_heads::queue_move;
+use super::delivery_queue::{Queue, chunks};
 use super::statements::Stmt;
 use crate::{Delivery, DeliveryStatus, Error, Result};
+
+/// Queue heads a fan-out settles at once.
+const SETTLES_AT_ONCE: usize = 16;
+
+/// The write timestamp of fan-out rows (microseconds): below any real
+/// clock, so every later write of the same cells wins over them.
+pub(crate) const FANOUT_WRITE_TIMESTAMP: i64 = 1;
 
 /// Data per logged batch of a fan-out (ScyllaDB warns above 128 KiB by
 /// default). A fan-out may be split: it is idempotent and its position is
@@ -51,9 +64,16 @@ pub(crate) struct DeliveryRow {
     next_attempt_at: Option<i64>,
     created_at: Option<i64>,
     updated_at: Option<i64>,
+    claimed_by: Option<String>,
+    lease_until: Option<i64>,
 }
 
 impl DeliveryRow {
+    /// When the lease on it lapses, if it is held (microseconds).
+    pub(crate) fn lease_until(&self) -> Option<i64> {
+        self.lease_until.filter(|_| self.claimed_by.is_some())
+    }
+
     /// Decodes the row.
     pub(crate) fn into_delivery(self) -> Result<Delivery> {
         let status = required(self.status, "delivery status")?;
@@ -138,85 +158,48 @@ impl Inner {
             .transpose()
     }
 
-    /// The pending deliveries of a queue, from its head on (empty when it
-    /// has no head row); `from` lowers the start for a delivery that may
-    /// rejoin below the head.
-    async fn queue_entries(&self, q: &Queue, from: Option<i64>) -> Result<Vec<Entry>> {
-        let head = self
-            .row::<(Option<i64>,)>(
-                Stmt::GetHead,
-                vec![big(q.shard()), text(&q.channel), text(&q.key)],
-            )
-            .await?
-            .and_then(|(p,)| p);
-        let Some(head) = head else {
-            return Ok(Vec::new());
-        };
-        let start = from.map_or(head, |f| f.min(head));
-        self.scan::<Entry>(
-            Stmt::QueueFrom,
-            vec![text(&q.channel), text(&q.key), big(start)],
-        )
-        .await
-    }
-
     /// Inserts the deliveries whose id is new (the first of repeated ids),
-    /// then raises the fan-out position to `position` (never lowers it).
+    /// settles the head of every queue with a pending one among them, then
+    /// raises the fan-out position to `position` (never lowers it).
     pub(crate) async fn fan_out(&self, deliveries: &[Delivery], position: i64) -> Result<()> {
-        let mut fresh: Vec<&Delivery> = Vec::new();
+        let mut distinct: Vec<&Delivery> = Vec::new();
         for d in deliveries {
-            if !fresh.iter().any(|f| f.id == d.id) {
-                fresh.push(d);
+            if !distinct.iter().any(|f| f.id == d.id) {
+                distinct.push(d);
             }
         }
         let stored =
-            futures::future::try_join_all(fresh.iter().map(|d| self.get_delivery(&d.id))).await?;
-        let fresh: Vec<&Delivery> = fresh
-            .into_iter()
-            .zip(stored)
-            .filter_map(|(d, s)| s.is_none().then_some(d))
-            .collect();
-        // One unit of rows per queue (its deliveries and head row), and one
-        // per delivery that is not pending (it joins no queue).
-        let mut queues: BTreeMap<Queue, Vec<&Delivery>> = BTreeMap::new();
+            futures::future::try_join_all(distinct.iter().map(|d| self.get_delivery(&d.id)))
+                .await?;
+        // Queues to settle, from their lowest position in this round: those
+        // of new pending deliveries, and of stored ones still pending (a
+        // repeated round whose first run may have died before its heads).
+        let mut settle: BTreeMap<Queue, i64> = BTreeMap::new();
         let mut units: Vec<Vec<(Stmt, Values)>> = Vec::new();
-        for d in &fresh {
-            if d.status == DeliveryStatus::Pending {
-                queues.entry(Queue::of(d)).or_default().push(d);
-            } else {
+        for (d, stored) in distinct.into_iter().zip(stored) {
+            let pending = stored.as_ref().unwrap_or(d).status == DeliveryStatus::Pending;
+            if pending {
+                let from = settle.entry(Queue::of(d)).or_insert(d.position);
+                *from = (*from).min(d.position);
+            }
+            if stored.is_none() {
                 let mut unit = vec![(Stmt::PutDelivery, delivery_values(d)?)];
                 unit.extend(list_rows(d));
+                unit.extend(queue_move(d, DeliveryStatus::Pending).filter(|_| pending));
                 units.push(unit);
             }
         }
-        let queued: Vec<(&Queue, &Vec<&Delivery>)> = queues.iter().collect();
-        let entries =
-            futures::future::try_join_all(queued.iter().map(|(q, _)| self.queue_entries(q, None)))
-                .await?;
-        for ((q, ds), mut entries) in queued.into_iter().zip(entries) {
-            let mut unit = Vec::new();
-            for d in ds {
-                unit.push((Stmt::PutDelivery, delivery_values(d)?));
-                unit.extend(list_rows(d));
-                let next = d.next_attempt_at.as_ref().map(super::codec::micros);
-                unit.push((
-                    Stmt::PutQueue,
-                    vec![
-                        text(&q.channel),
-                        text(&q.key),
-                        big(d.position),
-                        text(&d.id),
-                        next.and_then(big),
-                    ],
-                ));
-                entries.push((d.position, d.id.clone(), next));
-            }
-            unit.push(head_row(q, &entries));
-            units.push(unit);
-        }
         for chunk in chunks(units, FANOUT_BATCH_BYTES) {
-            self.batch(chunk).await?;
+            self.batch_at(chunk, FANOUT_WRITE_TIMESTAMP).await?;
         }
+        let settles: Vec<_> = settle
+            .iter()
+            .map(|(q, from)| self.settle_head(q, Some(*from)))
+            .collect();
+        futures::stream::iter(settles)
+            .buffer_unordered(SETTLES_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
         // The mark is the highest row; the one it replaces is deleted by
         // key (a range deletion would need Cassandra 3.0). A stale lower row
         // left by a concurrent fan-out is harmless: readers take the highest.
@@ -237,73 +220,33 @@ impl Inner {
             .map_or(0, |(p,)| p))
     }
 
-    /// Replaces the mutable fields of a delivery; `Conflict` if there is none.
-    /// Its queue and head row follow its status and due time.
+    /// Replaces the mutable fields of a delivery and releases any lease;
+    /// `Conflict` if there is none. Its list and queue rows follow in the
+    /// same logged batch, then its queue's head.
     pub(crate) async fn update_delivery(&self, d: &Delivery) -> Result<()> {
         let old = self
             .get_delivery(&d.id)
             .await?
             .ok_or_else(|| Error::Conflict(format!("no such delivery {}", d.id)))?;
-        let q = Queue::of(&old);
-        let (id, pos) = (old.id.as_str(), old.position);
-        let mut entries = self.queue_entries(&q, Some(pos)).await?;
-        entries.retain(|(p, i, _)| !(*p == pos && i == id));
-        let next = d.next_attempt_at.as_ref().map(super::codec::micros);
-        let mut ops = vec![(
+        let row = (
             Stmt::UpdateDelivery,
             vec![
                 text(d.status.as_str()),
                 big(i64::from(d.tries)),
                 text(&to_json(&d.attempts)?),
-                next.and_then(big),
+                d.next_attempt_at.as_ref().and_then(|n| big(micros(n))),
                 at(&d.updated_at),
-                text(id),
+                text(&old.id),
             ],
-        )];
-        if d.status != old.status {
-            let (old_st, new_st, ch) = (
-                old.status.as_str(),
-                d.status.as_str(),
-                old.channel_id.as_str(),
-            );
-            ops.extend([
-                (
-                    Stmt::DelDlvStatus,
-                    vec![text(old_st), big(shard_of(id)), big(pos), text(id)],
-                ),
-                (
-                    Stmt::PutDlvStatus,
-                    vec![text(new_st), big(shard_of(id)), big(pos), text(id)],
-                ),
-                (
-                    Stmt::DelDlvChannelStatus,
-                    vec![text(ch), text(old_st), big(pos), text(id)],
-                ),
-                (
-                    Stmt::PutDlvChannelStatus,
-                    vec![text(ch), text(new_st), big(pos), text(id)],
-                ),
-            ]);
-        }
-        if d.status == DeliveryStatus::Pending {
-            ops.push((
-                Stmt::PutQueue,
-                vec![
-                    text(&q.channel),
-                    text(&q.key),
-                    big(pos),
-                    text(id),
-                    next.and_then(big),
-                ],
-            ));
-            entries.push((pos, id.to_owned(), next));
-        } else if old.status == DeliveryStatus::Pending {
-            ops.push((
-                Stmt::DelQueue,
-                vec![text(&q.channel), text(&q.key), big(pos), text(id)],
-            ));
-        }
-        ops.push(head_row(&q, &entries));
-        self.batch(ops).await
+        );
+        let now = Delivery {
+            status: d.status,
+            tries: d.tries,
+            attempts: d.attempts.clone(),
+            next_attempt_at: d.next_attempt_at,
+            updated_at: d.updated_at,
+            ..old.clone()
+        };
+        self.sync_delivery(Some(row), old.status, &now).await
     }
 }

@@ -8,6 +8,8 @@ use super::codec::{
     Values, big, fetch_size, int_key, int_key_cursor, limit, merge_sorted, micros, opt_time, page,
     shards, text,
 };
+use super::deliveries::DeliveryRow;
+use super::delivery_queue::Queue;
 use super::statements::Stmt;
 use crate::{Delivery, DeliveryStatus, Page, Result};
 
@@ -27,15 +29,22 @@ type HeadRow = (
     Option<i64>,
 );
 
+/// A due head: (due time, position, id, channel, key).
+pub(crate) type DueHead = (i64, i64, String, String, String);
+
 /// The heads due at `now`, soonest first (ties by position, then id), at
-/// most `want`: (due time, position, id).
-pub(crate) fn due_heads(heads: &[HeadRow], now: i64, want: usize) -> Vec<(i64, i64, String)> {
-    let mut due: Vec<(i64, i64, String)> = heads
+/// most `want`.
+pub(crate) fn due_heads(heads: &[HeadRow], now: i64, want: usize) -> Vec<DueHead> {
+    let mut due: Vec<DueHead> = heads
         .iter()
-        .filter_map(|(_, _, position, id, next, _)| match (position, id, next) {
-            (Some(p), Some(id), Some(n)) if *n <= now => Some((*n, *p, id.clone())),
-            _ => None,
-        })
+        .filter_map(
+            |(ch, key, position, id, next, _)| match (position, id, next) {
+                (Some(p), Some(id), Some(n)) if *n <= now => {
+                    Some((*n, *p, id.clone(), ch.clone(), key.clone()))
+                }
+                _ => None,
+            },
+        )
         .collect();
     due.sort();
     due.truncate(want);
@@ -82,8 +91,10 @@ impl Inner {
             .collect())
     }
 
-    /// Pending deliveries due at `now` that head their (channel, key) queue,
-    /// soonest first.
+    /// Pending deliveries due at `now` that head their (channel, key) queue
+    /// and hold no live lease, soonest first. A head row naming a delivery
+    /// that is no longer pending is repaired on the way (see
+    /// `delivery_heads.rs`); its queue's next head shows on the next call.
     pub(crate) async fn due_deliveries(
         &self,
         now: &Timestamp,
@@ -92,17 +103,34 @@ impl Inner {
         if want == 0 {
             return Ok(Vec::new());
         }
-        let due = due_heads(&self.all_heads().await?, micros(now), want);
+        let now = micros(now);
+        let due = due_heads(&self.all_heads().await?, now, want);
         let found =
-            futures::future::try_join_all(due.iter().map(|(_, _, id)| self.get_delivery(id)))
-                .await?;
-        Ok(found
-            .into_iter()
-            .zip(&due)
-            .filter_map(|(d, (_, position, _))| {
-                d.filter(|d| d.status == DeliveryStatus::Pending && d.position == *position)
-            })
-            .collect())
+            futures::future::try_join_all(due.iter().map(|(_, _, id, _, _)| {
+                self.row::<DeliveryRow>(Stmt::GetDelivery, vec![text(id)])
+            }))
+            .await?;
+        let mut out = Vec::with_capacity(due.len());
+        for (row, (_, position, _, channel, key)) in found.into_iter().zip(due) {
+            let lease = row.as_ref().and_then(DeliveryRow::lease_until);
+            match row.map(DeliveryRow::into_delivery).transpose()? {
+                Some(d) if d.status == DeliveryStatus::Pending && d.position == position => {
+                    // The row has the last word: a head row may lag a
+                    // rescheduled attempt whose recorder died.
+                    let due = d.next_attempt_at.as_ref().is_some_and(|n| micros(n) <= now);
+                    if due && lease.is_none_or(|l| l <= now) {
+                        out.push(d);
+                    }
+                }
+                _ => {
+                    let q = Queue { channel, key };
+                    if let Err(e) = self.repair_queue(&q, position).await {
+                        tracing::warn!(channel = %q.channel, key = %q.key, error = %e, "repairing a delivery queue failed; tried again on the next call");
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The earliest `next_attempt_at` of any pending delivery.
@@ -196,12 +224,19 @@ mod tests {
             h(10, "a", Some(500)),
             h(5, "e", None),
         ];
+        let ids = |due: Vec<DueHead>| -> Vec<(i64, i64, String)> {
+            due.into_iter().map(|(n, p, id, _, _)| (n, p, id)).collect()
+        };
         assert_eq!(
-            due_heads(&heads, 200, 10),
+            ids(due_heads(&heads, 200, 10)),
             vec![(100, 15, "c".to_owned()), (100, 30, "d".to_owned())]
         );
         assert_eq!(due_heads(&heads, 500, 10).len(), 3, "due exactly at now");
-        assert_eq!(due_heads(&heads, 500, 1), vec![(100, 15, "c".to_owned())]);
+        assert_eq!(
+            due_heads(&heads, 500, 1),
+            vec![(100, 15, "c".to_owned(), "ch".to_owned(), "c".to_owned())],
+            "with the queue it heads"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The pieces of a delivery queue that need no node: a queue's identity and
-//! shard, its head row, and how fan-out rows are packed into batches.
+//! shard, its head and the conditional write of its head row, and how
+//! fan-out rows are packed into batches.
 
 use super::codec::{Values, big, shard_of, text};
 use super::exec::values_size;
@@ -31,24 +32,58 @@ impl Queue {
 /// A pending delivery in its queue: (position, id, next_attempt_at).
 pub(crate) type Entry = (i64, String, Option<i64>);
 
-/// The head row of a queue holding `entries` (pending deliveries): its
-/// lowest (position, id), that one's due time, and the earliest due time of
-/// all; a delete when the queue is empty.
-pub(crate) fn head_row(q: &Queue, entries: &[Entry]) -> (Stmt, Values) {
+/// A queue's head: its lowest pending (position, id), that one's due time,
+/// and the earliest due time of the whole queue.
+pub(crate) type Head = (i64, String, Option<i64>, Option<i64>);
+
+/// The head of a queue holding `entries` (its pending deliveries); `None`
+/// when it is empty.
+pub(crate) fn head_of(entries: &[Entry]) -> Option<Head> {
+    let (position, id, next) = entries
+        .iter()
+        .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))?;
+    let earliest = entries.iter().filter_map(|e| e.2).min();
+    Some((*position, id.clone(), *next, earliest))
+}
+
+/// The conditional statement that turns the head row seen (`seen`: `None`
+/// when there is no row, else the row's `rev`) into `head`, writing the
+/// fresh `rev`: an insert if absent, an update or a delete conditioned on
+/// the rev seen. `None` when there is no row and the queue is empty.
+pub(crate) fn head_change(
+    q: &Queue,
+    seen: Option<Option<i64>>,
+    head: Option<&Head>,
+    rev: i64,
+) -> Option<(Stmt, Values)> {
     let key = vec![big(q.shard()), text(&q.channel), text(&q.key)];
-    let head = entries.iter().min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    match head {
-        None => (Stmt::DelHead, key),
-        Some((position, id, next)) => {
-            let earliest = entries.iter().filter_map(|e| e.2).min();
+    let fields = |(position, id, next, earliest): &Head| {
+        vec![
+            big(*position),
+            text(id),
+            next.and_then(big),
+            earliest.and_then(big),
+        ]
+    };
+    match (seen, head) {
+        (None, None) => None,
+        (None, Some(h)) => {
             let mut values = key;
-            values.extend([
-                big(*position),
-                text(id),
-                next.and_then(big),
-                earliest.and_then(big),
-            ]);
-            (Stmt::PutHead, values)
+            values.extend(fields(h));
+            values.push(big(rev));
+            Some((Stmt::InsertHead, values))
+        }
+        (Some(old), Some(h)) => {
+            let mut values = fields(h);
+            values.push(big(rev));
+            values.extend(key);
+            values.push(old.and_then(big));
+            Some((Stmt::CasHead, values))
+        }
+        (Some(old), None) => {
+            let mut values = key;
+            values.push(old.and_then(big));
+            Some((Stmt::CasDelHead, values))
         }
     }
 }
@@ -81,28 +116,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn head_rows_follow_the_lowest_pending_position() {
-        let q = Queue {
-            channel: "ch".into(),
-            key: "k".into(),
-        };
+    fn heads_follow_the_lowest_pending_position() {
         let entries: Vec<Entry> = vec![
             (20, "b".into(), Some(100)),
             (10, "a".into(), Some(500)),
             (30, "c".into(), None),
         ];
-        let (stmt, values) = head_row(&q, &entries);
-        assert_eq!(stmt, Stmt::PutHead);
-        assert_eq!(&values[3..], &[big(10), text("a"), big(500), big(100)]);
         assert_eq!(
-            head_row(&q, &[]),
-            (Stmt::DelHead, vec![big(q.shard()), text("ch"), text("k")])
+            head_of(&entries),
+            Some((10, "a".to_owned(), Some(500), Some(100)))
         );
+        assert_eq!(head_of(&[]), None);
         let unscheduled: Vec<Entry> = vec![(5, "x".into(), None)];
+        assert_eq!(head_of(&unscheduled), Some((5, "x".to_owned(), None, None)));
+    }
+
+    #[test]
+    fn head_changes_are_conditioned_on_the_rev_seen() {
+        let q = Queue {
+            channel: "ch".into(),
+            key: "k".into(),
+        };
+        let key = vec![big(q.shard()), text("ch"), text("k")];
+        let head: Head = (10, "a".into(), Some(500), Some(100));
+        let fields = vec![big(10), text("a"), big(500), big(100)];
+        assert_eq!(head_change(&q, None, None, 7), None, "nothing to write");
+        let (stmt, values) = head_change(&q, None, Some(&head), 7).expect("insert");
+        assert_eq!(stmt, Stmt::InsertHead);
+        assert_eq!(values, [key.clone(), fields.clone(), vec![big(7)]].concat());
+        let (stmt, values) = head_change(&q, Some(Some(3)), Some(&head), 7).expect("cas");
+        assert_eq!(stmt, Stmt::CasHead);
         assert_eq!(
-            &head_row(&q, &unscheduled).1[3..],
-            &[big(5), text("x"), None, None]
+            values,
+            [fields, vec![big(7)], key.clone(), vec![big(3)]].concat()
         );
+        let (stmt, values) = head_change(&q, Some(None), None, 7).expect("delete");
+        assert_eq!(stmt, Stmt::CasDelHead);
+        assert_eq!(values, [key, vec![None]].concat(), "a row from before revs");
     }
 
     #[test]

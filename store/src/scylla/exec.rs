@@ -192,6 +192,19 @@ impl Inner {
         Ok(())
     }
 
+    /// [`Inner::batch`] with every write at the given write timestamp
+    /// (microseconds) instead of the session's clock: rows written so lose
+    /// to any later normal write of the same cells, whenever they land.
+    pub(crate) async fn batch_at(&self, ops: Vec<(Stmt, Values)>, timestamp: i64) -> Result<()> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let (mut batch, values) = self.build_batch(ops);
+        batch.set_timestamp(Some(timestamp));
+        self.session.batch(&batch, values).await?;
+        Ok(())
+    }
+
     /// Runs ops as one conditional batch (all in one partition, at least one
     /// statement with an `IF`); true when its condition held and it was applied.
     pub(crate) async fn cas_batch(&self, ops: Vec<(Stmt, Values)>) -> Result<bool> {

@@ -18,11 +18,11 @@
 use scylla::client::session::Session;
 use scylla::statement::Statement;
 
-use super::schema::{V1, V2};
+use super::schema::{V1, V2, V3};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&[&str]] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&[&str]] = &[V1, V2, V3];
 
 /// The schema version this build brings a keyspace to.
 pub(super) fn known_version() -> i64 {
@@ -114,7 +114,11 @@ pub(super) async fn migrate(
         .skip(usize::try_from(current).unwrap_or(0))
     {
         for cql in *statements {
-            ddl(session, cql).await?;
+            if let Err(e) = ddl(session, cql).await
+                && !column_exists(cql, &e)
+            {
+                return Err(e);
+            }
         }
         let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
         let now = chrono::Utc::now().timestamp_micros();
@@ -138,6 +142,17 @@ pub(super) async fn current_version(session: &Session) -> Result<i64> {
     Ok(result.maybe_first_row::<(i64,)>()?.map_or(0, |(v,)| v))
 }
 
+/// True when `cql` adds a column and failed because the column exists (a
+/// migration run again after it was interrupted): CQL has no `ADD … IF NOT
+/// EXISTS` on Cassandra 2.1.
+fn column_exists(cql: &str, e: &Error) -> bool {
+    let cql = cql.trim_start().to_ascii_uppercase();
+    let text = e.to_string().to_ascii_lowercase();
+    cql.starts_with("ALTER TABLE")
+        && cql.contains(" ADD ")
+        && (text.contains("conflicts with an existing column") || text.contains("already exists"))
+}
+
 async fn ddl(session: &Session, cql: &str) -> Result<()> {
     session.query_unpaged(Statement::new(cql), ()).await?;
     Ok(())
@@ -146,6 +161,26 @@ async fn ddl(session: &Session, cql: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_adding_an_existing_column_is_forgiven() {
+        let exists = Error::Unavailable(
+            "Invalid column name lease_until because it conflicts with an existing column".into(),
+        );
+        assert!(column_exists(
+            "ALTER TABLE deliveries ADD lease_until bigint",
+            &exists
+        ));
+        assert!(!column_exists(
+            "CREATE TABLE IF NOT EXISTS x (a int PRIMARY KEY)",
+            &exists
+        ));
+        let other = Error::Unavailable("unconfigured table deliveries".into());
+        assert!(!column_exists(
+            "ALTER TABLE deliveries ADD lease_until bigint",
+            &other
+        ));
+    }
 
     #[test]
     fn keyspace_names_are_checked() {
@@ -190,7 +225,11 @@ mod tests {
     fn migrations_are_idempotent_ddl() {
         assert!(!MIGRATIONS.is_empty());
         for cql in MIGRATIONS.iter().flat_map(|m| m.iter()) {
-            assert!(cql.starts_with("CREATE TABLE IF NOT EXISTS "), "{cql}");
+            assert!(
+                cql.starts_with("CREATE TABLE IF NOT EXISTS ")
+                    || (cql.starts_with("ALTER TABLE ") && cql.contains(" ADD ")),
+                "{cql}"
+            );
             assert!(!cql.contains(';'), "one statement each: {cql}");
             assert_eq!(cql.matches('(').count(), cql.matches(')').count(), "{cql}");
         }

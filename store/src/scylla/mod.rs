@@ -43,8 +43,16 @@
 //!   log's newest partition. So a position, once readable, never gets an
 //!   event below it, every event is sequenced exactly once, and each stream
 //!   (each product's and each order's writer) keeps its order. Details in
-//!   `outbox.rs` and `sequencer.rs`. The sequencer, channel and token
-//!   uniqueness are the only lightweight transactions, all off the hot path.
+//!   `outbox.rs` and `sequencer.rs`.
+//! - **Webhook deliveries** are shared by any number of webhook workers:
+//!   a delivery is attempted under a claim (a lightweight transaction on its
+//!   row, with a lease), its queue's head row is written conditionally, and
+//!   fan-out rows carry a tiny write timestamp so a repeated fan-out never
+//!   undoes a later change (`deliveries.rs`, `delivery_claims.rs`,
+//!   `delivery_heads.rs`).
+//! - The sequencer, channel and token uniqueness, delivery claims and queue
+//!   heads are the only lightweight transactions, all off the writers' hot
+//!   path.
 //! - **Paging** uses key-based cursors (opaque strings, the same format as the
 //!   SQLite backend), so a cursor stays valid however long the client waits;
 //!   unbounded scans use the driver's paging state.
@@ -64,6 +72,13 @@
 //!   fan-out mark deletes the row it replaces by key instead.
 //! - **`UPDATE … IF EXISTS`** is not in Cassandra 2.1.0; a channel update is
 //!   conditioned on its (never changing) `created_at`, which means the same.
+//! - **Conditions** on Cassandra 2.1.0 are `=` only (no `IF col <= ?`): a
+//!   delivery claim is conditioned on the exact values it read. `IF col =
+//!   null` applies to an existing row whose column is null, but not to a
+//!   missing row (ScyllaDB may differ): a queue head row is created with
+//!   `INSERT … IF NOT EXISTS`, then updated `IF rev = ?`.
+//! - **`ALTER TABLE … ADD`** has no `IF NOT EXISTS`; a migration run again
+//!   treats "conflicts with an existing column" as done.
 //! - **Schema changes** from several clients at once fail on Cassandra
 //!   ("Column family ID mismatch"); ScyllaDB serialises them, but racing DDL
 //!   is still wasteful. So one process owns them: `agusto migrate`
@@ -96,6 +111,8 @@ mod access;
 mod catalogue;
 mod codec;
 mod deliveries;
+mod delivery_claims;
+mod delivery_heads;
 mod delivery_lists;
 mod delivery_queue;
 mod exec;

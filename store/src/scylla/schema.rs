@@ -27,9 +27,9 @@
 //! | `events_by_id` | `event_id` | replayed batches: is this event stored already? (30-day TTL) |
 //! | `outbox_log` | `((bucket), position)` + static sequencer state | `events`, `outbox_after` |
 //! | `fanout_marks` | `((shard = 0), position DESC)` | `fanout_position` (first row), `fan_out` |
-//! | `deliveries` | `id` | `get_delivery`; every delivery list fetches through it |
+//! | `deliveries` | `id` | `get_delivery`; every delivery list fetches through it; claims (`claimed_by`, `lease_until`, V2) |
 //! | `delivery_queue` | `((channel_id, ordering_key), position, id)` | the pending deliveries of a queue (its next head) |
-//! | `delivery_heads` | `((shard), channel_id, ordering_key)` | `due_deliveries`, `next_delivery_due` (one row per non-empty queue) |
+//! | `delivery_heads` | `((shard), channel_id, ordering_key)` | `due_deliveries`, `next_delivery_due` (one row per non-empty queue); written conditioned on `rev` (V2) |
 //! | `deliveries_by_position` | `((shard), position DESC, id DESC)` | `list_deliveries` without filter |
 //! | `deliveries_by_status` | `((status, shard), position DESC, id DESC)` | `list_deliveries` of a status |
 //! | `deliveries_by_channel` | `((channel_id), position DESC, id DESC)` | `list_deliveries` of a channel |
@@ -56,8 +56,9 @@
 //!   `delivery_queue`) leave tombstones behind; readers of `delivery_queue`
 //!   start at the current head, the others at the oldest row. Operators may
 //!   use `tombstone_gc = {'mode': 'repair'}` on them with regular repairs.
-//! - Every statement is idempotent (`IF NOT EXISTS`), so a migration
-//!   interrupted half-way is simply run again.
+//! - Every statement is idempotent (`IF NOT EXISTS`; an `ALTER TABLE … ADD`
+//!   of a column that exists counts as done), so a migration interrupted
+//!   half-way is simply run again.
 
 /// Version 1 of the schema. Each entry is one CQL statement.
 pub(super) const V1: &[&str] = &[
@@ -259,4 +260,17 @@ pub(super) const V2: &[&str] = &[
         change_id text, stock_partition bigint,
         fingerprint text, levels text, expires_at bigint,
         PRIMARY KEY ((change_id), stock_partition))",
+];
+
+/// Version 3: delivery claims, so any number of webhook workers share the
+/// deliveries (`delivery_claims.rs`, `delivery_heads.rs`). Each entry is one
+/// CQL statement.
+pub(super) const V3: &[&str] = &[
+    // The lease holder's token and when the lease lapses (both null when
+    // nobody holds the delivery).
+    "ALTER TABLE deliveries ADD claimed_by text",
+    "ALTER TABLE deliveries ADD lease_until bigint",
+    // A random token replaced on every head change: the condition of the
+    // next one (null on rows written before V3).
+    "ALTER TABLE delivery_heads ADD rev bigint",
 ];

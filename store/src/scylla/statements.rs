@@ -187,24 +187,32 @@ statements! {
     GetFanoutMark = "SELECT position FROM fanout_marks WHERE shard = 0 LIMIT 1";
 
     // ---- deliveries -----------------------------------------------------
-    /// id
-    GetDelivery = "SELECT id, event_id, channel_id, event_type, ordering_key, position, payload, status, tries, attempts, next_attempt_at, created_at, updated_at FROM deliveries WHERE id = ?";
-    /// the 13 columns of GetDelivery, in its order
+    /// id (read at LOCAL_SERIAL before a claim)
+    GetDelivery = "SELECT id, event_id, channel_id, event_type, ordering_key, position, payload, status, tries, attempts, next_attempt_at, created_at, updated_at, claimed_by, lease_until FROM deliveries WHERE id = ?";
+    /// the first 13 columns of GetDelivery, in its order (fan-out, written
+    /// at the fan-out timestamp: see deliveries.rs)
     PutDelivery = "INSERT INTO deliveries (id, event_id, channel_id, event_type, ordering_key, position, payload, status, tries, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    /// status, tries, attempts, next_attempt_at, updated_at, id
-    UpdateDelivery = "UPDATE deliveries SET status = ?, tries = ?, attempts = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?";
+    /// status, tries, attempts, next_attempt_at, updated_at, id; releases any lease
+    UpdateDelivery = "UPDATE deliveries SET status = ?, tries = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, claimed_by = null, lease_until = null WHERE id = ?";
+    /// holder, lease_until, id, then the status, next_attempt_at and
+    /// lease_until read before (LWT; Cassandra 2.1 has only `=` conditions)
+    ClaimDelivery = "UPDATE deliveries SET claimed_by = ?, lease_until = ? WHERE id = ? IF status = ? AND next_attempt_at = ? AND lease_until = ?";
+    /// status, tries, attempts, next_attempt_at, updated_at, id, holder (LWT)
+    FinishDelivery = "UPDATE deliveries SET status = ?, tries = ?, attempts = ?, next_attempt_at = ?, updated_at = ?, claimed_by = null, lease_until = null WHERE id = ? IF claimed_by = ?";
     /// channel_id, ordering_key, from position (paged)
     QueueFrom = "SELECT position, id, next_attempt_at FROM delivery_queue WHERE channel_id = ? AND ordering_key = ? AND position >= ?";
     /// channel_id, ordering_key, position, id, next_attempt_at
     PutQueue = "INSERT INTO delivery_queue (channel_id, ordering_key, position, id, next_attempt_at) VALUES (?, ?, ?, ?, ?)";
     /// channel_id, ordering_key, position, id
     DelQueue = "DELETE FROM delivery_queue WHERE channel_id = ? AND ordering_key = ? AND position = ? AND id = ?";
-    /// shard, channel_id, ordering_key
-    GetHead = "SELECT head_position FROM delivery_heads WHERE shard = ? AND channel_id = ? AND ordering_key = ?";
-    /// shard, channel_id, ordering_key, head_position, head_id, head_next, min_next
-    PutHead = "INSERT INTO delivery_heads (shard, channel_id, ordering_key, head_position, head_id, head_next, min_next) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    /// shard, channel_id, ordering_key
-    DelHead = "DELETE FROM delivery_heads WHERE shard = ? AND channel_id = ? AND ordering_key = ?";
+    /// shard, channel_id, ordering_key (read at LOCAL_SERIAL before a head change)
+    GetHead = "SELECT rev, head_position, head_id FROM delivery_heads WHERE shard = ? AND channel_id = ? AND ordering_key = ?";
+    /// shard, channel_id, ordering_key, head_position, head_id, head_next, min_next, rev (LWT)
+    InsertHead = "INSERT INTO delivery_heads (shard, channel_id, ordering_key, head_position, head_id, head_next, min_next, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
+    /// head_position, head_id, head_next, min_next, new rev, shard, channel_id, ordering_key, rev read (LWT)
+    CasHead = "UPDATE delivery_heads SET head_position = ?, head_id = ?, head_next = ?, min_next = ?, rev = ? WHERE shard = ? AND channel_id = ? AND ordering_key = ? IF rev = ?";
+    /// shard, channel_id, ordering_key, rev read (LWT)
+    CasDelHead = "DELETE FROM delivery_heads WHERE shard = ? AND channel_id = ? AND ordering_key = ? IF rev = ?";
     /// shard (paged)
     Heads = "SELECT channel_id, ordering_key, head_position, head_id, head_next, min_next FROM delivery_heads WHERE shard = ?";
     /// shard, position, id

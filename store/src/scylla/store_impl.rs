@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use super::ScyllaStore;
 use super::statements::Stmt;
 use crate::{
-    Channel, Delivery, DeliveryStatus, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping,
-    StockBatch, StockChange, Store, TokenRecord,
+    Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
+    SkuMapping, StockBatch, StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -197,6 +197,19 @@ impl Store for ScyllaStore {
 
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.inner.next_delivery_due().await
+    }
+
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        lease: &Lease,
+        now: Timestamp,
+    ) -> Result<Option<Delivery>> {
+        self.inner.claim_delivery(id, lease, &now).await
+    }
+
+    async fn finish_delivery(&self, delivery: &Delivery, holder: &str) -> Result<bool> {
+        self.inner.finish_delivery(delivery, holder).await
     }
 
     async fn update_delivery(&self, delivery: &Delivery) -> Result<()> {

@@ -128,6 +128,8 @@ contract_tests!(
     due_deliveries_respect_queue_heads,
     delivery_updates_round_trip,
     deliveries_list_filters_and_paging,
+    delivery_claims_are_exclusive_and_expire,
+    queue_heads_survive_concurrent_changes,
     next_delivery_due_is_earliest_pending,
 );
 
@@ -153,6 +155,34 @@ async fn migrations_are_idempotent_and_data_survives_reconnect() {
         let again = connect(&node, store.keyspace()).await;
         assert_eq!(again.schema_version().await.expect("version"), known);
         assert_eq!(again.get_product("m-1").await.expect("get"), Some(product));
+    })
+    .await;
+}
+
+/// A migration that added its columns but died before recording its
+/// version runs again: adding a column that exists counts as done.
+#[tokio::test]
+async fn an_interrupted_column_migration_runs_again() {
+    with_store(|store, node| async move {
+        let known = i64::try_from(MIGRATIONS.len()).expect("count");
+        let session = scylla::client::session_builder::SessionBuilder::new()
+            .known_node(&node)
+            .fetch_schema_metadata(false)
+            .build()
+            .await
+            .expect("session");
+        let forget = format!(
+            "DELETE FROM {}.schema_version WHERE shard = 0 AND version = {known}",
+            store.keyspace()
+        );
+        session
+            .query_unpaged(scylla::statement::Statement::new(forget), ())
+            .await
+            .expect("forget the last version");
+        let again = connect(&node, store.keyspace()).await;
+        let change = again.schema_change();
+        assert_eq!((change.from, change.to), (known - 1, known));
+        assert_eq!(again.schema_version().await.expect("version"), known);
     })
     .await;
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 use super::codec::{
     cursor, fetch_size, from_json, int_key_cursor, micros, opt_time, page, time, to_json,
 };
-use crate::{Delivery, DeliveryStatus, Error, Page, Result};
+use crate::{Delivery, DeliveryStatus, Error, Lease, Page, Result};
 
 /// The `applied_offsets` row (partition 0) that holds how far the outbox was
 /// fanned out into deliveries. No command log has this name.
@@ -19,13 +19,14 @@ const DELIVERIES: &str = "d";
 const DELIVERY_COLUMNS: &str = "id, event_id, channel_id, event_type, ordering_key, position, \
      payload, status, tries, attempts, next_attempt_at, created_at, updated_at";
 
-/// Due pending deliveries that head their (channel, key) queue, soonest
-/// first: a range of `deliveries_due` in index order, each row checked with
-/// one probe of `deliveries_head`.
+/// Due pending deliveries that head their (channel, key) queue and hold no
+/// live lease, soonest first: a range of `deliveries_due` in index order,
+/// each row checked with one probe of `deliveries_head`.
 pub(super) const DUE_SQL: &str = "SELECT id, event_id, channel_id, event_type, ordering_key, \
      position, payload, status, tries, attempts, next_attempt_at, created_at, updated_at
      FROM deliveries AS d
      WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+       AND (d.lease_until IS NULL OR d.lease_until <= ?1)
        AND NOT EXISTS (
            SELECT 1 FROM deliveries AS h
            WHERE h.status = 'pending' AND h.channel_id = d.channel_id
@@ -121,12 +122,64 @@ pub(crate) fn next_due(conn: &Connection) -> Result<Option<Timestamp>> {
     opt_time(at)
 }
 
-/// Replaces the mutable fields of a delivery; `Conflict` if there is none.
+/// Claims a delivery that is pending, due at `now`, unleased at `now` and
+/// the head of its queue, in one conditional UPDATE (the writer lock makes
+/// it atomic across processes); the claimed row, or `None`.
+pub(crate) fn claim(
+    conn: &Connection,
+    id: &str,
+    lease: &Lease,
+    now: &Timestamp,
+) -> Result<Option<Delivery>> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE deliveries SET claimed_by = ?2, lease_until = ?3
+             WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?4
+               AND (lease_until IS NULL OR lease_until <= ?4)
+               AND NOT EXISTS (
+                   SELECT 1 FROM deliveries AS h
+                   WHERE h.status = 'pending' AND h.channel_id = deliveries.channel_id
+                     AND h.ordering_key = deliveries.ordering_key
+                     AND h.position < deliveries.position)",
+        )?
+        .execute(params![id, lease.holder, micros(&lease.until), micros(now)])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    get(conn, id)
+}
+
+/// Records a claimed attempt and releases the lease, if `holder` still
+/// holds it; false when not, `Conflict` for an unknown id.
+pub(crate) fn finish(conn: &Connection, d: &Delivery, holder: &str) -> Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = ?2, tries = ?3, attempts = ?4,
+                 next_attempt_at = ?5, updated_at = ?6, claimed_by = NULL, lease_until = NULL
+             WHERE id = ?1 AND claimed_by = ?7",
+        )?
+        .execute(params![
+            d.id,
+            d.status.as_str(),
+            d.tries,
+            to_json(&d.attempts)?,
+            d.next_attempt_at.as_ref().map(micros),
+            micros(&d.updated_at),
+            holder
+        ])?;
+    if changed == 0 && get(conn, &d.id)?.is_none() {
+        return Err(Error::Conflict(format!("no such delivery {}", d.id)));
+    }
+    Ok(changed == 1)
+}
+
+/// Replaces the mutable fields of a delivery and releases any lease;
+/// `Conflict` if there is none.
 pub(crate) fn update(conn: &Connection, d: &Delivery) -> Result<()> {
     let changed = conn
         .prepare_cached(
             "UPDATE deliveries SET status = ?2, tries = ?3, attempts = ?4,
-                 next_attempt_at = ?5, updated_at = ?6
+                 next_attempt_at = ?5, updated_at = ?6, claimed_by = NULL, lease_until = NULL
              WHERE id = ?1",
         )?
         .execute(params![

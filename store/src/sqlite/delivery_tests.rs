@@ -1,6 +1,6 @@
-//! What only the SQLite deliveries promise: the version 2 migration (fresh
-//! and from version 1), index-only delivery queries, an atomic fan-out and
-//! corrupt delivery rows reported as such.
+//! What only the SQLite deliveries promise: the version 2 and 3 migrations
+//! (fresh and from older versions), index-only delivery queries, an atomic
+//! fan-out and corrupt delivery rows reported as such.
 
 use chrono::DateTime;
 
@@ -49,6 +49,19 @@ fn assert_deliveries_schema(raw: &rusqlite::Connection) {
         usize::try_from(user_version(raw)).ok(),
         Some(MIGRATIONS.len())
     );
+    let columns: Vec<String> = raw
+        .prepare("SELECT name FROM pragma_table_info('deliveries')")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("columns");
+    for column in ["claimed_by", "lease_until"] {
+        assert!(
+            columns.iter().any(|c| c == column),
+            "{column} in {columns:?}"
+        );
+    }
     let objects = schema_objects(raw);
     for name in [
         "deliveries",
@@ -63,7 +76,7 @@ fn assert_deliveries_schema(raw: &rusqlite::Connection) {
 }
 
 #[tokio::test]
-async fn a_fresh_store_is_at_version_2_and_reopens_idempotently() {
+async fn a_fresh_store_is_at_version_3_and_reopens_idempotently() {
     let db = TempDb::new("v2");
     let store = db.open();
     assert_deliveries_schema(&db.raw());
@@ -103,6 +116,39 @@ async fn a_version_1_database_is_migrated_keeping_its_rows() {
     assert_eq!(ids, [(1, "evt_old")]);
     assert_eq!(store.fanout_position().await.expect("position"), 0);
     assert_eq!(store.next_delivery_due().await.expect("next"), None);
+}
+
+#[tokio::test]
+async fn a_version_2_database_gains_claims_keeping_its_deliveries() {
+    let db = TempDb::new("v2-to-v3");
+    std::fs::create_dir_all(db.path.parent().expect("dir")).expect("mkdir");
+    {
+        let raw = db.raw();
+        raw.execute_batch(MIGRATIONS[0]).expect("v1");
+        raw.execute_batch(MIGRATIONS[1]).expect("v2");
+        raw.pragma_update(None, "user_version", 2).expect("version");
+        raw.execute(
+            "INSERT INTO deliveries (id, event_id, channel_id, event_type, ordering_key,
+                 position, payload, status, tries, attempts, next_attempt_at, created_at,
+                 updated_at)
+             VALUES ('old', 'evt_old', 'ch', 'stock.changed', 'P', 1, '{}', 'pending', 0,
+                 '[]', 5, 5, 5)",
+            [],
+        )
+        .expect("old delivery");
+    }
+    let store = db.open();
+    assert_deliveries_schema(&db.raw());
+    let now = DateTime::from_timestamp_micros(10).expect("time");
+    let lease = crate::Lease {
+        holder: "w1".into(),
+        until: DateTime::from_timestamp_micros(1_000).expect("time"),
+    };
+    let claimed = store
+        .claim_delivery("old", &lease, now)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.map(|d| d.id), Some("old".to_owned()));
 }
 
 /// The query plan of `sql` (its detail lines), against a migrated database.

@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -179,6 +179,14 @@ CREATE TABLE stock_changes (
     PRIMARY KEY (change_id, partition)
 ) WITHOUT ROWID;
 CREATE INDEX stock_changes_expiry ON stock_changes (partition, expires_at);
+"#;
+
+/// Version 4: delivery claims, so any number of webhook workers share the
+/// deliveries: `claimed_by` is the lease holder's token, `lease_until` when
+/// the lease lapses (both NULL when nobody holds the delivery).
+const V4: &str = r#"
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
 "#;
 
 /// The schema version of the database `conn` is open on.

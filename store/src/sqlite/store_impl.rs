@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, stock};
 use crate::{
-    Channel, Delivery, DeliveryStatus, LedgerSum, OrderBatch, Page, Product, Result, SkuMapping,
-    StockBatch, StockChange, Store, TokenRecord,
+    Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
+    SkuMapping, StockBatch, StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -261,6 +261,23 @@ impl Store for SqliteStore {
 
     async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         self.read(deliveries::next_due).await
+    }
+
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        lease: &Lease,
+        now: Timestamp,
+    ) -> Result<Option<Delivery>> {
+        let (id, lease) = (id.to_owned(), lease.clone());
+        self.write(move |tx| deliveries::claim(tx, &id, &lease, &now))
+            .await
+    }
+
+    async fn finish_delivery(&self, delivery: &Delivery, holder: &str) -> Result<bool> {
+        let (delivery, holder) = (delivery.clone(), holder.to_owned());
+        self.write(move |tx| deliveries::finish(tx, &delivery, &holder))
+            .await
     }
 
     async fn update_delivery(&self, delivery: &Delivery) -> Result<()> {

@@ -78,6 +78,8 @@ contract_tests!(
     due_deliveries_respect_queue_heads,
     delivery_updates_round_trip,
     deliveries_list_filters_and_paging,
+    delivery_claims_are_exclusive_and_expire,
+    queue_heads_survive_concurrent_changes,
     next_delivery_due_is_earliest_pending,
 );
 

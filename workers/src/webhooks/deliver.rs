@@ -8,8 +8,9 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::StatusCode;
 
 use super::Settings;
-use super::metrics::{ATTEMPTS, DEAD_LETTERS, LATENCY, QUEUE_POPPED};
+use super::metrics::{ATTEMPTS, CLAIMS, DEAD_LETTERS, LATENCY, QUEUE_POPPED};
 use super::signing;
+use super::target::{Refused, refusal};
 
 /// What an attempt leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,12 +67,15 @@ pub fn next(
     ))
 }
 
-/// Makes one attempt of `d` and stores the result.
+/// Makes one attempt of `d`, claimed under the lease of `holder`, and
+/// records the result if that lease still holds it (else the result is
+/// dropped: another worker took the delivery over and attempts it itself).
 pub async fn attempt(
     client: &reqwest::Client,
     settings: &Settings,
     store: &dyn Store,
     mut d: Delivery,
+    holder: &str,
 ) -> agusto_store::Result<()> {
     let channel = store.get_channel(&d.channel_id).await?;
     let started_at = agusto_schemas::now();
@@ -84,6 +88,7 @@ pub async fn attempt(
     let (status, retry_after, error) = match &sent {
         Sent::Answer(s, r) => (Some(*s), *r, None),
         Sent::Transport(e) | Sent::NoEndpoint(e) => (None, None, Some(e.clone())),
+        Sent::Refused(r) => (None, None, Some(r.to_string())),
     };
     d.tries += 1;
     d.attempts.push(Attempt {
@@ -94,6 +99,10 @@ pub async fn attempt(
     });
     let decision = match sent {
         Sent::NoEndpoint(_) => Next::Dead("no_endpoint"),
+        // The address a URL leads to does not change between retries a few
+        // seconds apart: refused at once, replayable once the channel's URL
+        // or the allow list is fixed.
+        Sent::Refused(_) => Next::Dead("refused_target"),
         _ => next(settings, status, retry_after, d.tries),
     };
     let now = agusto_schemas::now();
@@ -112,18 +121,24 @@ pub async fn attempt(
         Next::Dead(reason) => {
             d.status = DeliveryStatus::Failed;
             d.next_attempt_at = None;
-            DEAD_LETTERS.with_label_values(&[reason]).inc();
             if *reason == "gone" { "gone" } else { "dead" }
         }
     };
+    if !store.finish_delivery(&d, holder).await? {
+        CLAIMS.with_label_values(&["superseded"]).inc();
+        tracing::warn!(delivery = %d.id, "the lease passed to another worker before this attempt was recorded; its result is dropped");
+        return Ok(());
+    }
     ATTEMPTS.with_label_values(&[outcome]).inc();
     LATENCY
         .with_label_values(&[outcome])
         .observe(elapsed.as_secs_f64());
+    if let Next::Dead(reason) = &decision {
+        DEAD_LETTERS.with_label_values(&[reason]).inc();
+    }
     if d.status != DeliveryStatus::Pending {
         QUEUE_POPPED.with_label_values(&[&d.channel_id]).inc();
     }
-    store.update_delivery(&d).await?;
     if decision == Next::Dead("gone")
         && let Some(mut c) = channel
     {
@@ -141,8 +156,10 @@ enum Sent {
     Answer(StatusCode, Option<u64>),
     /// No answer (refused, reset, timeout).
     Transport(String),
-    /// Nowhere to send: no URL, disabled, refused target, unusable secret.
+    /// Nowhere to send: no URL, disabled, unusable secret.
     NoEndpoint(String),
+    /// The target's address is refused ([`TargetPolicy`](super::TargetPolicy)).
+    Refused(Refused),
 }
 
 /// POSTs the delivery, signed.
@@ -164,8 +181,8 @@ async fn send(
         Ok(u) => u,
         Err(e) => return Sent::NoEndpoint(format!("endpoint url invalid: {e}")),
     };
-    if let Err(why) = settings.deny.check_url(&url) {
-        return Sent::NoEndpoint(format!("endpoint refused: {why}"));
+    if let Err(refused) = settings.targets.check_url(&url) {
+        return Sent::Refused(refused);
     }
     let key = match signing::key(&channel.webhook_secret) {
         Ok(k) => k,
@@ -193,7 +210,10 @@ async fn send(
                 .and_then(|v| v.trim().parse::<u64>().ok());
             Sent::Answer(resp.status(), retry_after)
         }
-        Err(e) => Sent::Transport(transport_error(&e)),
+        Err(e) => match refusal(&e) {
+            Some(refused) => Sent::Refused(refused.clone()),
+            None => Sent::Transport(transport_error(&e)),
+        },
     }
 }
 

@@ -14,6 +14,19 @@ pub static ATTEMPTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// Claims by outcome: `won` (this worker attempts), `lost` (another worker
+/// has it, or it is no longer due), `superseded` (the lease passed to
+/// another worker before the attempt was recorded; its result was dropped),
+/// `abandoned` (the attempt outlasted its lease).
+pub static CLAIMS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "agusto_webhook_claims_total",
+        "Delivery claims by outcome",
+        &["outcome"]
+    )
+    .expect("metric registers once")
+});
+
 /// Dead-lettered deliveries.
 pub static DEAD_LETTERS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(

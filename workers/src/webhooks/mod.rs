@@ -2,10 +2,20 @@
 //! delivers them, signed, with bounded jittered retries, per-(channel,
 //! product) ordering and dead letters. All state is in the store, so a
 //! restart resumes where it stopped (at-least-once, same ids).
+//!
+//! Any number of workers may run against one store. Fan-out is idempotent
+//! (deliveries have stable ids; the store keeps the first of each), and
+//! every attempt is made under a claim on the delivery with a lease
+//! ([`lease`]): one worker attempts it, and the next delivery of its queue
+//! waits until the attempt is recorded. A worker that dies mid-attempt
+//! holds the delivery until its lease runs out; then another worker
+//! attempts it again (the receiver may see it twice, with the same id).
 
 pub mod deliver;
 pub mod fanout;
+pub mod lease;
 pub mod metrics;
+pub mod ranges;
 pub mod signing;
 pub mod target;
 
@@ -16,7 +26,7 @@ use std::time::Duration;
 use agusto_store::Store;
 use tokio::sync::{Semaphore, watch};
 
-pub use target::DenyList;
+pub use target::TargetPolicy;
 
 /// Settings of the webhook worker.
 #[derive(Debug, Clone)]
@@ -33,8 +43,14 @@ pub struct Settings {
     pub concurrency: usize,
     /// Attempts in flight at once to one channel (a slow store cannot take all).
     pub per_channel: usize,
-    /// Address ranges webhooks never go to.
-    pub deny: DenyList,
+    /// Which addresses webhooks may reach (SSRF protection).
+    pub targets: TargetPolicy,
+    /// How long a claim holds a delivery: longer than an attempt can take
+    /// (the timeout, plus reading the channel and recording the attempt);
+    /// a dead worker's deliveries wait this long before another retries.
+    pub lease: Duration,
+    /// This worker's id in its lease tokens (e.g. its instance id).
+    pub worker_id: String,
     /// How often the worker looks for new events and due deliveries.
     pub poll: Duration,
 }
@@ -48,7 +64,9 @@ impl Default for Settings {
             max_retry_after: Duration::from_secs(300),
             concurrency: 64,
             per_channel: 8,
-            deny: DenyList::default(),
+            targets: TargetPolicy::default(),
+            lease: Duration::from_secs(30),
+            worker_id: "webhooks".to_owned(),
             poll: Duration::from_millis(100),
         }
     }
@@ -57,26 +75,25 @@ impl Default for Settings {
 /// Runs until `stop` turns true; attempts in flight then finish (each is
 /// bounded by the timeout).
 pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder()
-        .dns_resolver(Arc::new(settings.deny.clone()))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("agusto-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let client = match settings.targets.client() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client could not be built; webhooks stay queued");
             return;
         }
     };
-    for reason in ["retries_exhausted", "gone", "no_endpoint"] {
+    for reason in ["retries_exhausted", "gone", "no_endpoint", "refused_target"] {
         metrics::DEAD_LETTERS.with_label_values(&[reason]).inc_by(0);
     }
+    for outcome in ["won", "lost", "superseded", "abandoned"] {
+        metrics::CLAIMS.with_label_values(&[outcome]).inc_by(0);
+    }
+    let claimer = Arc::new(lease::Claimer::new(&settings.worker_id));
     let all = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut per_channel: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
-    loop {
+    'rounds: loop {
         if let Err(e) = fanout::fan_out(store.as_ref()).await {
             tracing::warn!(error = %e, "webhook fan-out failed; will retry");
         }
@@ -107,33 +124,82 @@ pub async fn run(store: Arc<dyn Store>, settings: Settings, mut stop: watch::Rec
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(d.id.clone());
-                    let (client, settings, store, in_flight) = (
+                    let (client, settings, store, in_flight, claimer) = (
                         client.clone(),
                         settings.clone(),
                         store.clone(),
                         in_flight.clone(),
+                        claimer.clone(),
                     );
                     tasks.spawn(async move {
                         let id = d.id.clone();
-                        if let Err(e) = deliver::attempt(&client, &settings, store.as_ref(), d).await {
-                            tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; it will be retried");
-                        }
-                        in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                        let attempted =
+                            claim_and_attempt(&client, &settings, store.as_ref(), &claimer, &id)
+                                .await;
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&id);
                         drop((g, c));
+                        attempted
                     });
                 }
             }
         }
         while tasks.try_join_next().is_some() {}
-        // Look again when an attempt finishes (its slot and its queue are free
-        // now), or after the poll interval for new events and due retries.
-        tokio::select! {
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {
-                while tasks.try_join_next().is_some() {}
+        // Look again when an attempt finishes (its slot and its queue are
+        // free now; a lost claim frees nothing), or after the poll interval
+        // for new events and due retries.
+        let pause = tokio::time::sleep(settings.poll);
+        tokio::pin!(pause);
+        loop {
+            tokio::select! {
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                    if matches!(done, Ok(true)) {
+                        break;
+                    }
+                }
+                _ = &mut pause => break,
+                _ = stop.changed() => break 'rounds,
             }
-            _ = tokio::time::sleep(settings.poll) => {}
-            _ = stop.changed() => break,
         }
     }
     while tasks.join_next().await.is_some() {}
+}
+
+/// Claims delivery `id` and, if this worker won it, makes the attempt
+/// within the lease; true when it attempted.
+async fn claim_and_attempt(
+    client: &reqwest::Client,
+    settings: &Settings,
+    store: &dyn Store,
+    claimer: &lease::Claimer,
+    id: &str,
+) -> bool {
+    let now = agusto_schemas::now();
+    let lease = claimer.lease(now, settings.lease);
+    let claimed = match store.claim_delivery(id, &lease, now).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            metrics::CLAIMS.with_label_values(&["lost"]).inc();
+            return false;
+        }
+        Err(e) => {
+            tracing::warn!(delivery = %id, error = %e, "claiming a webhook delivery failed; it will be retried");
+            return false;
+        }
+    };
+    metrics::CLAIMS.with_label_values(&["won"]).inc();
+    let attempt = deliver::attempt(client, settings, store, claimed, &lease.holder);
+    match lease::within_lease(settings.lease, attempt).await {
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            tracing::warn!(delivery = %id, error = %e, "recording a webhook attempt failed; it will be retried");
+        }
+        None => {
+            metrics::CLAIMS.with_label_values(&["abandoned"]).inc();
+            tracing::warn!(delivery = %id, "a webhook attempt outlasted its lease; another worker retries it");
+        }
+    }
+    true
 }
