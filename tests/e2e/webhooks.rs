@@ -158,6 +158,7 @@ async fn a_receiver_failing_twice_gets_the_event_on_the_third_attempt_with_the_s
         [500, 503, 200]
     );
     assert!(got.iter().all(|r| r.id == got[0].id && verify(&secret, r)));
+    let deadline = std::time::Instant::now() + WAIT;
     let d = loop {
         // The worker records the outcome just after the receiver answered.
         let d = s
@@ -166,6 +167,10 @@ async fn a_receiver_failing_twice_gets_the_event_on_the_third_attempt_with_the_s
         if !d.body["items"].as_array().unwrap().is_empty() {
             break d;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not recorded as delivered: {d:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let attempts = d.body["items"][0]["attempts"].as_array().unwrap();
@@ -189,11 +194,16 @@ async fn a_receiver_that_always_fails_gets_four_attempts_then_a_dead_letter_that
     )
     .await;
     let path = format!("/api/v1/webhooks/deliveries?status=failed&channel_id={ch}");
+    let deadline = std::time::Instant::now() + WAIT;
     let failed = loop {
         let r = s.get(&path, ADMIN).await;
         if !r.body["items"].as_array().unwrap().is_empty() {
             break r;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never dead-lettered: {r:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let dead = &failed.body["items"][0];
@@ -354,11 +364,16 @@ async fn a_410_disables_the_endpoint_visibly_and_stops_attempts() {
     )
     .await;
     rx.wait_for(WAIT, |g| g.len() == 1).await;
+    let deadline = std::time::Instant::now() + WAIT;
     let c = loop {
         let c = s.get(&format!("/api/v1/channels/{ch}"), ADMIN).await;
         if c.body["webhook_disabled"] == true {
             break c;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "endpoint never disabled: {c:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(c.status, 200);
