@@ -137,7 +137,7 @@ fn verify_refuses_a_missing_sqlite_file() {
 }
 
 /// The CQL node to test against: `AGUSTO_TEST_SCYLLA`. In CI a missing
-/// node fails the test; elsewhere it is skipped with a notice.
+/// node fails the test; elsewhere the test returns early with a notice.
 fn cql_node() -> Option<String> {
     match std::env::var("AGUSTO_TEST_SCYLLA") {
         Ok(node) if !node.trim().is_empty() => Some(node.trim().to_owned()),
