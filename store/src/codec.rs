@@ -96,6 +96,27 @@ pub(crate) fn int_key(tag: &str, n: i64, key: &str) -> String {
     cursor(tag, &format!("{n}|{key}"))
 }
 
+/// A stored stock-change row, decoded the same way by every backend:
+/// `levels` is the JSON of the answered levels, `expires_at` microseconds.
+pub(crate) fn stock_change(
+    change_id: &str,
+    partition: u32,
+    fingerprint: Option<String>,
+    levels: Option<String>,
+    expires_at: i64,
+) -> Result<crate::StockChange> {
+    let levels = levels
+        .map(|l| from_json::<Vec<agusto_schemas::StockLevel>>(&l, "stock change levels"))
+        .transpose()?;
+    Ok(crate::StockChange {
+        change_id: change_id.to_owned(),
+        partition,
+        fingerprint,
+        levels,
+        expires_at: time(expires_at)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

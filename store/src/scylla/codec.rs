@@ -10,7 +10,7 @@ use crate::{Error, Result};
 
 pub(crate) use crate::codec::{
     cursor, cursor_payload, from_json, int_cursor, int_key, int_key_cursor, micros, opt_time, page,
-    time, to_i64, to_json,
+    stock_change, time, to_i64, to_json,
 };
 
 /// The values bound to one statement, in bind-marker order; `None` is null.

@@ -228,17 +228,9 @@ impl Inner {
             .get_delivery(&d.id)
             .await?
             .ok_or_else(|| Error::Conflict(format!("no such delivery {}", d.id)))?;
-        let row = (
-            Stmt::UpdateDelivery,
-            vec![
-                text(d.status.as_str()),
-                big(i64::from(d.tries)),
-                text(&to_json(&d.attempts)?),
-                d.next_attempt_at.as_ref().and_then(|n| big(micros(n))),
-                at(&d.updated_at),
-                text(&old.id),
-            ],
-        );
+        let mut values = outcome_values(d)?;
+        values.push(text(&old.id));
+        let row = (Stmt::UpdateDelivery, values);
         let now = Delivery {
             status: d.status,
             tries: d.tries,
@@ -249,4 +241,16 @@ impl Inner {
         };
         self.sync_delivery(Some(row), old.status, &now).await
     }
+}
+
+/// A delivery's outcome fields in the order `UpdateDelivery` and
+/// `FinishDelivery` bind them: status, tries, attempts, next attempt, updated_at.
+pub(super) fn outcome_values(d: &Delivery) -> Result<Values> {
+    Ok(vec![
+        text(d.status.as_str()),
+        big(i64::from(d.tries)),
+        text(&to_json(&d.attempts)?),
+        d.next_attempt_at.as_ref().and_then(|n| big(micros(n))),
+        at(&d.updated_at),
+    ])
 }

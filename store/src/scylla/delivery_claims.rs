@@ -16,7 +16,7 @@
 use agusto_schemas::Timestamp;
 
 use super::Inner;
-use super::codec::{at, big, micros, text, to_json};
+use super::codec::{at, big, micros, text};
 use super::deliveries::DeliveryRow;
 use super::delivery_heads::{HeadState, head_key};
 use super::delivery_queue::Queue;
@@ -75,18 +75,11 @@ impl Inner {
     /// See [`crate::Store::finish_delivery`].
     pub(crate) async fn finish_delivery(&self, d: &Delivery, holder: &str) -> Result<bool> {
         let applied = self
-            .lwt(
-                Stmt::FinishDelivery,
-                vec![
-                    text(d.status.as_str()),
-                    big(i64::from(d.tries)),
-                    text(&to_json(&d.attempts)?),
-                    d.next_attempt_at.as_ref().and_then(|n| big(micros(n))),
-                    at(&d.updated_at),
-                    text(&d.id),
-                    text(holder),
-                ],
-            )
+            .lwt(Stmt::FinishDelivery, {
+                let mut values = super::deliveries::outcome_values(d)?;
+                values.extend([text(&d.id), text(holder)]);
+                values
+            })
             .await?;
         if !applied {
             return match self.get_delivery(&d.id).await? {

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use agusto_schemas::{StockLevel, Timestamp};
+use agusto_schemas::Timestamp;
 use scylla::value::CqlValue;
 
 use super::Inner;
-use super::codec::{Values, big, from_json, micros, opt_text, text, time, to_json};
+use super::codec::{Values, big, micros, opt_text, stock_change, text, to_json};
 use super::statements::Stmt;
 use crate::{Result, StockChange};
 
@@ -74,16 +74,13 @@ impl Inner {
             if expires_at <= now {
                 continue;
             }
-            let levels = levels
-                .map(|l| from_json::<Vec<StockLevel>>(&l, "stock change levels"))
-                .transpose()?;
-            out.push(StockChange {
-                change_id: id.clone(),
+            out.push(stock_change(
+                id,
                 partition,
                 fingerprint,
                 levels,
-                expires_at: time(expires_at)?,
-            });
+                expires_at,
+            )?);
         }
         Ok(out)
     }
@@ -92,6 +89,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scylla::codec::time;
 
     fn change(id: &str, partition: u32, fingerprint: Option<&str>, secs: i64) -> StockChange {
         StockChange {

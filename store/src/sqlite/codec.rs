@@ -8,7 +8,7 @@ use crate::{Error, Result};
 
 pub(crate) use crate::codec::{
     cursor, cursor_payload, from_json, int_cursor as seq_cursor, int_key_cursor, micros, opt_time,
-    page, time, to_i64, to_json,
+    page, stock_change, time, to_i64, to_json,
 };
 
 impl From<rusqlite::Error> for Error {

@@ -2,10 +2,10 @@
 //! partition), written in the stock batch that applies the change, read by
 //! the partition's writer before it decides a receipt or adjustment.
 
-use agusto_schemas::{StockLevel, Timestamp};
+use agusto_schemas::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::codec::{from_json, micros, time, to_json};
+use super::codec::{micros, stock_change, to_json};
 use crate::{Result, StockChange};
 
 /// The unexpired rows of `ids` in `partition`.
@@ -31,16 +31,13 @@ pub(crate) fn read(
             })
             .optional()?;
         if let Some((fingerprint, levels, expires_at)) = row {
-            let levels = levels
-                .map(|l| from_json::<Vec<StockLevel>>(&l, "stock change levels"))
-                .transpose()?;
-            out.push(StockChange {
-                change_id: id.clone(),
+            out.push(stock_change(
+                id,
                 partition,
                 fingerprint,
                 levels,
-                expires_at: time(expires_at)?,
-            });
+                expires_at,
+            )?);
         }
     }
     Ok(out)
