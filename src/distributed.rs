@@ -36,6 +36,7 @@ pub async fn ingest(config: Config) -> anyhow::Result<()> {
         .context("creating topics")?;
     let warehouse = cluster::warehouse(
         &kafka,
+        store.clone(),
         Duration::from_millis(config.order_wait_ms),
         Duration::from_secs(30),
     )

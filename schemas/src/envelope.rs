@@ -71,6 +71,7 @@ impl Keyed for StockCommand {
             | StockCommand::StockOut { order_id, .. } => order_id,
             StockCommand::Claim { change_id, .. } => change_id,
             StockCommand::SweepLapsed { .. } => "",
+            StockCommand::Order(c) => c.key(),
         }
     }
 }

@@ -236,6 +236,11 @@ pub enum StockCommand {
         /// Holds with `expires_at < before` are released.
         before: Timestamp,
     },
+    /// An order command decided here in one hop: a new order whose every
+    /// line is in this partition, a later command about such an order, or
+    /// the expiry of this partition's unpaid orders. Replied to with
+    /// [`StockReply::Order`].
+    Order(Box<crate::OrderCommand>),
 }
 
 impl StockCommand {
@@ -284,4 +289,6 @@ pub enum StockReply {
         /// The product's version now.
         current_version: i64,
     },
+    /// The outcome of a [`StockCommand::Order`].
+    Order(Box<crate::OrderReply>),
 }

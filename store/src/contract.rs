@@ -15,6 +15,7 @@ mod fixtures;
 mod orders;
 mod outbox;
 mod paging;
+mod partition;
 mod stock;
 mod stock_changes;
 
@@ -34,6 +35,7 @@ pub use orders::{
 };
 pub use outbox::outbox_positions_follow_writes;
 pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
+pub use partition::load_partition_returns_what_batches_wrote;
 pub use stock::{applied_offsets, ledger_sums_match, stock_batch_is_atomic_and_replay_safe};
 pub use stock_changes::stock_changes_are_recorded_per_partition_until_they_expire;
 
@@ -54,6 +56,7 @@ pub async fn run_all(store: &dyn Store) {
     idempotency_key_lookup(store).await;
     due_orders_and_lapsed_reservations(store).await;
     open_order_quantities_follow_status(store).await;
+    load_partition_returns_what_batches_wrote(store).await;
     tokens_and_channels(store).await;
     outbox_positions_follow_writes(store).await;
     fan_out_is_idempotent(store).await;

@@ -170,6 +170,58 @@ pub trait Store: Send + Sync + 'static {
     /// Writes one order writer batch atomically, with the partition's offset.
     async fn apply_order_batch(&self, batch: &OrderBatch) -> Result<()>;
 
+    /// What the writer of `partition` (of `partitions`) of the stock log
+    /// `log` needs to own it: see [`PartitionState`]. One call when a
+    /// writer starts or is assigned the partition; nothing read later
+    /// decides a command. Backends may override it with narrower queries;
+    /// the default scans the stock rows, the open orders and their holds.
+    async fn load_partition(
+        &self,
+        log: &str,
+        partition: u32,
+        partitions: u32,
+    ) -> Result<PartitionState> {
+        let mine = |code: &str| agusto_schemas::partition_for(code, partitions) == partition;
+        let levels: Vec<StockLevel> = self
+            .all_stock_levels()
+            .await?
+            .into_iter()
+            .filter(|l| mine(&l.product_code))
+            .collect();
+        let mut open: Vec<Order> = Vec::new();
+        for status in OrderStatus::ALL.into_iter().filter(|s| s.holds_stock()) {
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self
+                    .list_orders(None, Some(status), cursor.as_deref(), 1000)
+                    .await?;
+                open.extend(page.items);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        let ids: Vec<String> = open.iter().map(|o| o.id.clone()).collect();
+        let far = agusto_schemas::now() + chrono::Duration::days(36_500);
+        let mut holds: Vec<Reservation> = self.reservations_for_orders(&ids).await?;
+        // Unconfirmed holds of orders that were never written (orphans).
+        holds.extend(self.lapsed_reservations(far, usize::MAX >> 1).await?);
+        holds.retain(|h| mine(&h.product_code));
+        holds.sort_by(|a, b| (&a.order_id, &a.product_code).cmp(&(&b.order_id, &b.product_code)));
+        holds.dedup_by(|a, b| a.order_id == b.order_id && a.product_code == b.product_code);
+        let orders = open
+            .into_iter()
+            .filter(|o| o.lines.iter().all(|l| mine(&l.product_code)))
+            .collect();
+        Ok(PartitionState {
+            levels,
+            holds,
+            orders,
+            applied: self.applied_offset(log, partition).await?,
+        })
+    }
+
     // ---- log offsets -----------------------------------------------------
 
     /// The highest applied offset of a partition of a log, if any.

@@ -142,6 +142,27 @@ pub struct StockBatch {
     /// Receipts and adjustments recorded (upserted by change id and
     /// partition), so that each is applied once.
     pub changes: Vec<StockChange>,
+    /// Orders decided by this partition's writer in one hop (whole rows,
+    /// history included; the last version of an order wins), written in
+    /// the same atomic write as their holds and ledger rows.
+    pub orders: Vec<Order>,
+}
+
+/// What a stock partition's writer needs to own the partition, read once
+/// when it starts or is assigned the partition ([`crate::Store::load_partition`]);
+/// the writer then replays the log after `applied`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionState {
+    /// Stored levels of the partition's products.
+    pub levels: Vec<StockLevel>,
+    /// Holds on the partition's products, of every order (one-hop orders,
+    /// orders spanning partitions, and orphans whose order was never written).
+    pub holds: Vec<Reservation>,
+    /// Open orders (holding stock) whose every line is in this partition:
+    /// the orders this partition's writer decides.
+    pub orders: Vec<Order>,
+    /// The highest applied offset of the partition's log, if any.
+    pub applied: Option<u64>,
 }
 
 /// A receipt or an adjustment as one stock partition recorded it: what

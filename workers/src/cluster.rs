@@ -39,6 +39,7 @@ pub struct Timers {
 /// A warehouse whose commands go over Kafka (for `agusto ingest`).
 pub async fn warehouse(
     kafka: &KafkaSettings,
+    store: Arc<dyn Store>,
     order_wait: Duration,
     stock_wait: Duration,
 ) -> agusto_bus::Result<Warehouse> {
@@ -53,7 +54,7 @@ pub async fn warehouse(
         kafka.order_partitions,
         replies,
     )?);
-    Ok(Warehouse::new(stock, orders, order_wait, stock_wait))
+    Ok(Warehouse::new(stock, orders, store, order_wait, stock_wait))
 }
 
 /// Runs stock writers for the partitions this process is assigned, until `stop`.
@@ -91,18 +92,17 @@ pub async fn run_stock_writers(
             last_sweep = Instant::now();
             let before = agusto_schemas::now()
                 - chrono::Duration::from_std(timers.lapse_grace).unwrap_or(chrono::Duration::MAX);
+            let now = agusto_schemas::now();
             for p in log.assigned() {
                 let w = writers
                     .entry(p)
                     .or_insert_with(|| StockWriter::new(p, kafka.stock_partitions, store.clone()));
-                w.apply(vec![Delivery::new(
-                    p,
-                    0,
-                    agusto_schemas::now(),
-                    StockCommand::SweepLapsed { before },
-                    None,
-                )])
-                .await;
+                let expire = StockCommand::Order(Box::new(OrderCommand::ExpireDue { now }));
+                let sweep = StockCommand::SweepLapsed { before };
+                let timers = [expire, sweep]
+                    .into_iter()
+                    .map(|c| Delivery::new(p, 0, now, c, None));
+                w.apply(timers.collect()).await;
             }
         }
     }

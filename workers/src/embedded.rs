@@ -113,6 +113,7 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     let warehouse = Arc::new(Warehouse::new(
         stock,
         orders,
+        store.clone(),
         settings.order_wait,
         settings.stock_wait,
     ));

@@ -1,5 +1,6 @@
-//! The expiry clock: asks each order writer to expire its unpaid orders past
-//! their deadline, and each stock writer to release orphaned holds. Driven by
+//! The expiry clock: asks each order writer and each stock partition (for
+//! its one-hop orders) to expire unpaid orders past their deadline, and
+//! each stock writer to release orphaned holds. Driven by
 //! the stored deadlines, so expiry survives restarts.
 
 use std::time::Duration;
@@ -27,6 +28,12 @@ pub async fn run(
         let now = agusto_schemas::now();
         for p in 0..orders.partitions() {
             if let Err(e) = orders.request(p, OrderCommand::ExpireDue { now }).await {
+                tracing::warn!(partition = p, error = %e, "expiry sweep failed");
+            }
+        }
+        for p in 0..stock.partitions() {
+            let expire = StockCommand::Order(Box::new(OrderCommand::ExpireDue { now }));
+            if let Err(e) = stock.request(p, expire).await {
                 tracing::warn!(partition = p, error = %e, "expiry sweep failed");
             }
         }

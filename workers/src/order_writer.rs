@@ -265,6 +265,8 @@ impl OrderWriter {
                 let mine = due
                     .iter()
                     .filter(|o| partition_for(&o.id, self.partitions) == self.partition)
+                    // One-hop orders are expired by their stock partition.
+                    .filter(|o| self.partitions_of(o).len() > 1)
                     .filter_map(|o| transition(o, None, &OrderAction::Expire, *now).ok())
                     .collect();
                 Job::Expire(mine)

@@ -1,5 +1,8 @@
-//! The stock writer of one partition: applies stock commands in log order,
-//! one store transaction per batch, replies after the batch is durable.
+//! The writer of one stock partition: owns the partition's state in memory
+//! ([`PartitionState`]: stock, holds, the open orders it decides in one hop),
+//! loaded once by `Store::load_partition`; applies commands in log order,
+//! writes each batch's effects in one atomic store write with the applied
+//! offset, and replies after the batch is durable.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,10 +10,11 @@ use std::time::Instant;
 
 use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
-use agusto_schemas::{Reservation, StockCommand, StockLevel, StockReply, Timestamp, partition_for};
+use agusto_schemas::{StockCommand, StockReply, Timestamp};
 use agusto_store::{AppliedOffset, StockBatch, StockChange, Store};
 
-use crate::domain::stock::{ChangeRecord, StockEffects, StockState};
+use crate::domain::partition::PartitionState;
+use crate::domain::stock::{ChangeRecord, StockEffects};
 use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
@@ -29,19 +33,21 @@ pub struct StockWriter {
     partition: u32,
     partitions: u32,
     store: Arc<dyn Store>,
-    state: StockState,
-    applied: Option<u64>,
+    /// `None` until loaded (and after a failed write: reloaded then).
+    state: Option<PartitionState>,
+    applied: u64,
 }
 
 impl StockWriter {
-    /// A writer for `partition` of `partitions`, with an empty cache.
+    /// A writer for `partition` of `partitions`; it loads the partition
+    /// before its first batch.
     pub fn new(partition: u32, partitions: u32, store: Arc<dyn Store>) -> Self {
         StockWriter {
             partition,
             partitions,
             store,
-            state: StockState::default(),
-            applied: None,
+            state: None,
+            applied: 0,
         }
     }
 
@@ -92,13 +98,14 @@ impl StockWriter {
         };
         // Change records are read per batch, not kept: they are few and
         // would otherwise pile up for the whole retention.
-        self.state.changes.clear();
+        if let Some(state) = &mut self.state {
+            state.stock.changes.clear();
+        }
         match replies {
             Ok(replies) => replies,
             Err(e) => {
                 tracing::error!(partition = self.partition, error = %e, "stock batch not written");
-                self.state = StockState::default();
-                self.applied = None;
+                self.state = None;
                 unavailable(commands.len(), &e.to_string())
             }
         }
@@ -110,34 +117,37 @@ impl StockWriter {
         commands: &[(u64, StockCommand, Timestamp)],
         offset: u64,
     ) -> agusto_store::Result<Vec<StockReply>> {
-        let applied = self.applied.unwrap_or(0);
+        let applied = self.applied;
         let mut fx = StockEffects::default();
-        let replies: Vec<StockReply> = commands
-            .iter()
-            .map(|(o, c, at)| match c {
+        let mut replies: Vec<StockReply> = Vec::with_capacity(commands.len());
+        for (o, c, at) in commands {
+            let state = self.state_mut();
+            let reply = match c {
                 StockCommand::Receipt {
                     receipt_id, lines, ..
-                } if *o <= applied => self
-                    .state
+                } if *o <= applied => state
+                    .stock
                     .recorded(receipt_id, None)
-                    .unwrap_or_else(|| self.levels_of(lines.iter().map(|l| &l.product_code))),
+                    .unwrap_or_else(|| levels_of(state, lines.iter().map(|l| &l.product_code))),
                 StockCommand::Adjust {
                     adjustment_id,
                     product_code,
                     ..
-                } if *o <= applied => self
-                    .state
+                } if *o <= applied => state
+                    .stock
                     .recorded(adjustment_id, None)
-                    .unwrap_or_else(|| self.levels_of([product_code])),
-                _ => self.state.apply(c, *at, &mut fx),
-            })
-            .collect();
+                    .unwrap_or_else(|| levels_of(state, [product_code])),
+                _ => state.apply(c, *at, &mut fx),
+            };
+            replies.push(reply);
+        }
         let changes = self.change_rows(&fx.changes);
+        let state = self.state_mut();
         let batch = StockBatch {
             levels: fx
                 .touched
                 .iter()
-                .map(|c| self.state.levels[c].clone())
+                .map(|c| state.stock.levels[c].clone())
                 .collect(),
             movements: fx.movements,
             reservations_put: fx.holds_put,
@@ -150,6 +160,7 @@ impl StockWriter {
                 offset,
             }),
             changes,
+            orders: fx.orders,
         };
         if fx_is_empty(&batch) {
             // Nothing changed (no-op commands, empty sweeps): no write needed;
@@ -162,16 +173,9 @@ impl StockWriter {
             .with_label_values(&["apply_stock_batch"])
             .observe(started.elapsed().as_secs_f64());
         written?;
-        self.applied = Some(applied.max(offset));
-        for r in &replies {
-            let outcome = match r {
-                StockReply::Rejected(_) | StockReply::Short(_) => "rejected",
-                StockReply::Unavailable(_) => "failed",
-                _ => "applied",
-            };
-            COMMANDS_APPLIED
-                .with_label_values(&["stock", outcome])
-                .inc();
+        self.applied = applied.max(offset);
+        for ((_, c, _), r) in commands.iter().zip(&replies) {
+            count(c, r);
         }
         Ok(replies)
     }
@@ -186,7 +190,7 @@ impl StockWriter {
         let mut rows: Vec<StockChange> = last
             .into_iter()
             .filter_map(|(id, at)| {
-                let record = self.state.changes.get(id)?;
+                let record = self.state.as_ref()?.stock.changes.get(id)?;
                 Some(StockChange {
                     change_id: id.to_owned(),
                     partition: self.partition,
@@ -200,138 +204,107 @@ impl StockWriter {
         rows
     }
 
-    /// Loads the products and holds the commands name that are not cached yet.
+    /// Makes sure the writer owns its partition's state: one
+    /// `load_partition` the first time (and after a failed write), then
+    /// only the records of the receipts and adjustments the batch names
+    /// (few; they are not kept between batches).
     async fn load(
         &mut self,
         commands: &[(u64, StockCommand, Timestamp)],
     ) -> agusto_store::Result<()> {
-        if self.applied.is_none() {
-            self.applied = Some(
-                self.store
-                    .applied_offset(STOCK_LOG, self.partition)
-                    .await?
-                    .unwrap_or(0),
+        if self.state.is_none() {
+            let started = Instant::now();
+            let loaded = self
+                .store
+                .load_partition(STOCK_LOG, self.partition, self.partitions)
+                .await?;
+            STORE_LATENCY
+                .with_label_values(&["load_partition"])
+                .observe(started.elapsed().as_secs_f64());
+            tracing::info!(
+                partition = self.partition,
+                products = loaded.levels.len(),
+                holds = loaded.holds.len(),
+                orders = loaded.orders.len(),
+                applied = loaded.applied,
+                "stock partition loaded"
             );
+            self.applied = loaded.applied.unwrap_or(0);
+            self.state = Some(PartitionState::loaded(
+                loaded.levels,
+                loaded.holds,
+                loaded.orders,
+            ));
         }
-        let mut products: Vec<String> = Vec::new();
-        let mut orders: Vec<&str> = Vec::new();
-        let mut changes: Vec<String> = Vec::new();
-        for (_, c, _) in commands {
-            match c {
+        let mut changes: Vec<String> = commands
+            .iter()
+            .filter_map(|(_, c, _)| match c {
                 StockCommand::Receipt { receipt_id: id, .. }
                 | StockCommand::Adjust {
                     adjustment_id: id, ..
                 }
-                | StockCommand::Claim { change_id: id, .. } => changes.push(id.clone()),
-                _ => {}
-            }
-            match c {
-                StockCommand::Receipt { lines, .. } | StockCommand::Reserve { lines, .. } => {
-                    products.extend(lines.iter().map(|l| l.product_code.clone()))
-                }
-                StockCommand::Adjust { product_code, .. } => products.push(product_code.clone()),
-                StockCommand::SweepLapsed { before } => {
-                    let lapsed = self.store.lapsed_reservations(*before, 10_000).await?;
-                    let mine: Vec<_> = lapsed
-                        .into_iter()
-                        .filter(|h| self.owns(&h.product_code))
-                        .collect();
-                    for h in mine {
-                        if !self.state.holds.contains_key(&h.order_id) {
-                            let all = self.store.reservations_for_order(&h.order_id).await?;
-                            products.extend(all.iter().map(|h| h.product_code.clone()));
-                            self.cache_holds(&h.order_id, all);
-                        }
-                    }
-                }
-                _ => {}
-            }
-            if let Some(id) = c.order_id() {
-                orders.push(id);
-            }
-        }
-        changes.retain(|id| !self.state.changes.contains_key(id));
+                | StockCommand::Claim { change_id: id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
         changes.sort();
         changes.dedup();
         if !changes.is_empty() {
             let now = agusto_schemas::now();
-            for row in self
+            let rows = self
                 .store
                 .stock_changes(self.partition, &changes, now)
-                .await?
-            {
+                .await?;
+            let state = self.state_mut();
+            for row in rows {
                 let record = ChangeRecord {
                     fingerprint: row.fingerprint,
                     levels: row.levels,
                 };
-                self.state.changes.insert(row.change_id, record);
-            }
-        }
-        let mut unknown: Vec<String> = orders
-            .into_iter()
-            .filter(|id| !self.state.holds.contains_key(*id))
-            .map(str::to_owned)
-            .collect();
-        unknown.sort();
-        unknown.dedup();
-        if !unknown.is_empty() {
-            // One store read for the holds of every order the batch names.
-            let mut by_order: HashMap<String, Vec<Reservation>> = HashMap::new();
-            for h in self.store.reservations_for_orders(&unknown).await? {
-                by_order.entry(h.order_id.clone()).or_default().push(h);
-            }
-            for (id, holds) in by_order {
-                products.extend(holds.iter().map(|h| h.product_code.clone()));
-                self.cache_holds(&id, holds);
-            }
-        }
-        products.retain(|p| !self.state.levels.contains_key(p));
-        products.sort();
-        products.dedup();
-        if products.is_empty() {
-            return Ok(());
-        }
-        for level in self.store.stock_levels(&products).await? {
-            self.state.levels.insert(level.product_code.clone(), level);
-        }
-        for code in products {
-            if !self.state.levels.contains_key(&code)
-                && self.store.get_product(&code).await?.is_some()
-            {
-                let empty = StockLevel::empty(&code, agusto_schemas::now());
-                self.state.levels.insert(code, empty);
+                state.stock.changes.insert(row.change_id, record);
             }
         }
         Ok(())
     }
 
-    /// The current levels of `codes`, as the answer to a change applied before.
-    fn levels_of<'a>(&self, codes: impl IntoIterator<Item = &'a String>) -> StockReply {
-        StockReply::Recorded(
-            codes
-                .into_iter()
-                .filter_map(|c| self.state.levels.get(c).cloned())
-                .collect(),
-        )
+    fn state_mut(&mut self) -> &mut PartitionState {
+        self.state.get_or_insert_with(PartitionState::default)
     }
+}
 
-    fn owns(&self, product_code: &str) -> bool {
-        partition_for(product_code, self.partitions) == self.partition
-    }
-
-    fn cache_holds(&mut self, order_id: &str, holds: Vec<agusto_schemas::Reservation>) {
-        let mine: Vec<_> = holds
+/// The current levels of `codes`, as the answer to a change applied before.
+fn levels_of<'a>(
+    state: &PartitionState,
+    codes: impl IntoIterator<Item = &'a String>,
+) -> StockReply {
+    StockReply::Recorded(
+        codes
             .into_iter()
-            .filter(|h| self.owns(&h.product_code))
-            .collect();
-        if !mine.is_empty() {
-            self.state.holds.insert(order_id.to_owned(), mine);
-        }
+            .filter_map(|c| state.stock.levels.get(c).cloned())
+            .collect(),
+    )
+}
+
+/// Counts a command's outcome in the writer metrics (order commands also
+/// in the order and reservation metrics).
+fn count(command: &StockCommand, reply: &StockReply) {
+    if let (StockCommand::Order(c), StockReply::Order(r)) = (command, reply) {
+        crate::order_outcome::count(c, r);
+        return;
     }
+    let outcome = match reply {
+        StockReply::Rejected(_) | StockReply::Short(_) => "rejected",
+        StockReply::Unavailable(_) => "failed",
+        _ => "applied",
+    };
+    COMMANDS_APPLIED
+        .with_label_values(&["stock", outcome])
+        .inc();
 }
 
 fn fx_is_empty(b: &StockBatch) -> bool {
     b.changes.is_empty()
+        && b.orders.is_empty()
         && b.levels.is_empty()
         && b.movements.is_empty()
         && b.reservations_put.is_empty()

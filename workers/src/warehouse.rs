@@ -1,5 +1,8 @@
 //! The warehouse as the ingress sees it: stock and order commands sent to the
-//! partition writers that own them, with bounded waits.
+//! partition writers that own them, with bounded waits. An order whose lines
+//! all live in one stock partition (most orders) goes to that partition's
+//! writer, which decides and records it in one hop; only orders spanning
+//! partitions go to the order writers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +12,9 @@ use agusto_bus::Bus;
 use agusto_schemas::{
     AdjustmentChange, OrderCommand, OrderReply, ProductQty, StockCommand, StockLevel, StockReply,
 };
+use agusto_store::Store;
+
+use crate::domain::order::{Placement, place};
 use futures_util::future::join_all;
 
 /// The stock command log.
@@ -69,6 +75,7 @@ pub struct StockChanged {
 pub struct Warehouse {
     stock: StockBus,
     orders: OrderBus,
+    store: Arc<dyn Store>,
     order_wait: Duration,
     stock_wait: Duration,
 }
@@ -76,16 +83,19 @@ pub struct Warehouse {
 impl Warehouse {
     /// A warehouse over two logs. `order_wait` bounds waiting for an order
     /// outcome (then the caller answers 202); `stock_wait` bounds receipts
-    /// and adjustments.
+    /// and adjustments. `store` tells where an order lives (its lines) and
+    /// answers a placement that was made before.
     pub fn new(
         stock: StockBus,
         orders: OrderBus,
+        store: Arc<dyn Store>,
         order_wait: Duration,
         stock_wait: Duration,
     ) -> Self {
         Warehouse {
             stock,
             orders,
+            store,
             order_wait,
             stock_wait,
         }
@@ -207,9 +217,49 @@ impl Warehouse {
         }
     }
 
-    /// An order command, routed by order id; `Pending` if the outcome is not
-    /// known within the order wait.
+    /// An order command; `Pending` if the outcome is not known within the
+    /// order wait. A placement made before (same id or `Idempotency-Key`) is
+    /// answered from the store; otherwise the order goes to the stock
+    /// partition of its lines when they share one (one hop), else to the
+    /// order writer of its id. A later command follows the order's lines.
     pub async fn order(&self, order_id: &str, cmd: OrderCommand) -> Result<OrderReply, Error> {
+        let gone = |e: agusto_store::Error| Error::Unavailable(e.to_string());
+        let home = match &cmd {
+            OrderCommand::Place(new) => {
+                let same_id = self.store.get_order(&new.order_id).await.map_err(gone)?;
+                let same_key = match (&same_id, &new.idempotency_key) {
+                    (None, Some(k)) => self
+                        .store
+                        .order_by_idempotency_key(&new.channel_id, k)
+                        .await
+                        .map_err(gone)?,
+                    _ => None,
+                };
+                if let Placement::Answer(r) = place(new, same_id.as_ref(), same_key.as_ref()) {
+                    return Ok(r);
+                }
+                self.home(new.lines.iter().map(|l| l.product_code.as_str()))
+            }
+            OrderCommand::Transition { order_id, .. } => {
+                match self.store.get_order(order_id).await.map_err(gone)? {
+                    None => return Ok(OrderReply::NotFound),
+                    Some(o) => self.home(o.lines.iter().map(|l| l.product_code.as_str())),
+                }
+            }
+            OrderCommand::ExpireDue { .. } => None,
+        };
+        if let Some(p) = home {
+            let cmd = StockCommand::Order(Box::new(cmd));
+            return match tokio::time::timeout(self.order_wait, self.stock.request(p, cmd)).await {
+                Err(_) => Err(Error::Pending),
+                Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
+                Ok(Ok(StockReply::Order(r))) => match *r {
+                    OrderReply::Unavailable(why) => Err(Error::Unavailable(why)),
+                    reply => Ok(reply),
+                },
+                Ok(Ok(other)) => Err(stock_failure(other)),
+            };
+        }
         let p = self.orders.partition_of(order_id);
         match tokio::time::timeout(self.order_wait, self.orders.request(p, cmd)).await {
             Err(_) => Err(Error::Pending),
@@ -233,6 +283,17 @@ impl Warehouse {
             Ok(Ok(StockReply::Recorded(l))) => Ok((l, true)),
             Ok(Ok(other)) => Err(stock_failure(other)),
         }
+    }
+}
+
+impl Warehouse {
+    /// The stock partition that decides an order with these products, when
+    /// they all live in one.
+    fn home<'a>(&self, mut codes: impl Iterator<Item = &'a str>) -> Option<u32> {
+        let first = self.stock.partition_of(codes.next()?);
+        codes
+            .all(|c| self.stock.partition_of(c) == first)
+            .then_some(first)
     }
 }
 

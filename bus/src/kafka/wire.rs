@@ -37,14 +37,17 @@ impl LogCommand for StockCommand {
     }
 
     fn wrap(reply: StockReply) -> ReplyBody {
-        ReplyBody::Stock(reply)
+        match reply {
+            StockReply::Order(r) => ReplyBody::Order(*r),
+            r => ReplyBody::Stock(r),
+        }
     }
 
     fn unwrap(body: ReplyBody) -> Option<StockReply> {
-        match body {
-            ReplyBody::Stock(r) => Some(r),
-            ReplyBody::Order(_) => None,
-        }
+        Some(match body {
+            ReplyBody::Stock(r) => r,
+            ReplyBody::Order(r) => StockReply::Order(Box::new(r)),
+        })
     }
 }
 

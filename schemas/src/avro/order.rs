@@ -30,7 +30,7 @@ const COMPLETE: u32 = 3;
 const CANCEL: u32 = 4;
 const EXPIRE: u32 = 5;
 
-fn command_to_value(c: &OrderCommand) -> Value {
+pub(super) fn command_to_value(c: &OrderCommand) -> Value {
     match c {
         OrderCommand::Place(n) => branch(PLACE, record(vec![("order", new_order_value(n))])),
         OrderCommand::Transition {
@@ -49,7 +49,7 @@ fn command_to_value(c: &OrderCommand) -> Value {
     }
 }
 
-fn command_from_value(v: Value) -> Result<OrderCommand, CodecError> {
+pub(super) fn command_from_value(v: Value) -> Result<OrderCommand, CodecError> {
     let (index, inner) = as_branch("OrderEnvelope.command", v)?;
     Ok(match index {
         PLACE => OrderCommand::Place(new_order_from_value(

@@ -19,8 +19,11 @@ const ORDER: u32 = 1;
 
 pub(super) fn envelope_to_value(env: &ReplyEnvelope) -> Value {
     let body = match &env.body {
-        ReplyBody::Stock(r) => branch(STOCK, record(vec![("reply", stock_reply_value(r))])),
+        ReplyBody::Stock(StockReply::Order(r)) => {
+            branch(ORDER, record(vec![("reply", order_reply_value(r))]))
+        }
         ReplyBody::Order(r) => branch(ORDER, record(vec![("reply", order_reply_value(r))])),
+        ReplyBody::Stock(r) => branch(STOCK, record(vec![("reply", stock_reply_value(r))])),
     };
     record(vec![
         ("correlation_id", string(&env.correlation_id)),
@@ -67,6 +70,8 @@ fn stock_reply_value(r: &StockReply) -> Value {
             9,
             record(vec![("current_version", Value::Long(*current_version))]),
         ),
+        // `envelope_to_value` sends these as the order branch.
+        StockReply::Order(_) => unreachable!("order replies are encoded as ReplyBody::Order"),
     }
 }
 

@@ -24,6 +24,7 @@ const RELEASE: u32 = 4;
 const STOCK_OUT: u32 = 5;
 const SWEEP_LAPSED: u32 = 6;
 const CLAIM: u32 = 7;
+const ORDER: u32 = 8;
 
 fn command_to_value(c: &StockCommand) -> Value {
     match c {
@@ -115,6 +116,10 @@ fn command_to_value(c: &StockCommand) -> Value {
                 ("fingerprint", string(fingerprint)),
             ]),
         ),
+        StockCommand::Order(c) => branch(
+            ORDER,
+            record(vec![("command", super::order::command_to_value(c))]),
+        ),
     }
 }
 
@@ -191,6 +196,9 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
                 fingerprint: r.string("fingerprint")?,
             }
         }
+        ORDER => StockCommand::Order(Box::new(super::order::command_from_value(
+            Fields::of("Order", inner)?.take("command")?,
+        )?)),
         n => return Err(bad_branch("StockEnvelope.command", n)),
     })
 }

@@ -34,6 +34,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
             offset: 7,
         }),
         changes: vec![],
+        orders: vec![],
     };
     store.apply_stock_batch(&first).await.expect("batch");
     store
@@ -99,6 +100,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
             offset: 9,
         }),
         changes: vec![],
+        orders: vec![],
     };
     store.apply_stock_batch(&second).await.expect("batch");
     assert_eq!(

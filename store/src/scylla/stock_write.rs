@@ -29,7 +29,7 @@ use super::outbox::{offset_row, stream_of};
 use super::statements::Stmt;
 use super::stock::{HoldRow, LevelRow};
 use super::stock_changes::change_ops;
-use crate::{Result, StockBatch};
+use crate::{Order, OrderBatch, Result, StockBatch};
 
 /// What the batch's rows looked like before it, as far as the plan needs.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -159,11 +159,22 @@ impl Inner {
         } else {
             None
         };
-        let (prev, outbox) = futures::try_join!(
+        let mut ids: Vec<&str> = batch.orders.iter().map(|o| o.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (prev, outbox, prev_orders) = futures::try_join!(
             self.stock_prev(batch),
-            self.outbox_prev(&stream, &batch.events)
+            self.outbox_prev(&stream, &batch.events),
+            self.get_orders(&ids)
         )?;
         let mut ops = plan_stock(batch, &prev);
+        let prev_orders: HashMap<String, Order> =
+            prev_orders.into_iter().map(|o| (o.id.clone(), o)).collect();
+        let orders = OrderBatch {
+            orders: batch.orders.clone(),
+            ..OrderBatch::default()
+        };
+        ops.extend(super::orders::plan_orders(&orders, &prev_orders)?);
         ops.extend(change_ops(&batch.changes, agusto_schemas::now())?);
         ops.extend(self.outbox_ops(&stream, &batch.events, &outbox)?);
         if let Some(applied) = &batch.applied {

@@ -122,6 +122,7 @@ contract_tests!(
     idempotency_key_lookup,
     due_orders_and_lapsed_reservations,
     open_order_quantities_follow_status,
+    load_partition_returns_what_batches_wrote,
     tokens_and_channels,
     outbox_positions_follow_writes,
     fan_out_is_idempotent,

@@ -152,7 +152,7 @@ pub(crate) fn write_batch(conn: &Connection, batch: &OrderBatch) -> Result<()> {
     Ok(())
 }
 
-fn put_order(conn: &Connection, o: &Order) -> Result<()> {
+pub(crate) fn put_order(conn: &Connection, o: &Order) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO orders (id, external_id, channel_id, status, expires_at, tracking_number,
              carrier, created_at, updated_at, idempotency_key, lines, history, customer,

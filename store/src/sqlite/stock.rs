@@ -240,6 +240,9 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
     for (order_id, code) in &batch.reservations_delete {
         delete_hold.execute([order_id, code])?;
     }
+    for o in &batch.orders {
+        super::orders::put_order(conn, o)?;
+    }
     outbox::insert_events(conn, &batch.events)?;
     super::stock_changes::write(conn, &batch.changes)?;
     if let Some(applied) = &batch.applied {

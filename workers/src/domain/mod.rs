@@ -1,6 +1,7 @@
 //! The pure domain: no IO, driven by the writers and by tests directly.
 
 pub mod order;
+pub mod partition;
 pub mod stock;
 mod stock_changes;
 

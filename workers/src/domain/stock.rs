@@ -39,6 +39,8 @@ pub struct StockEffects {
     pub events: Vec<Event>,
     /// Change ids whose record changed, with the time of the command.
     pub changes: Vec<(String, Timestamp)>,
+    /// Orders decided in one hop (placed or moved), each version in order.
+    pub orders: Vec<agusto_schemas::Order>,
 }
 
 /// Why a stock-changing movement happened, as the webhook `reason`.
@@ -198,6 +200,10 @@ impl StockState {
                 }
                 StockReply::Done
             }
+            // Orders are decided by the partition state that owns them.
+            StockCommand::Order(_) => {
+                StockReply::Rejected("an order command needs the partition's orders".into())
+            }
         }
     }
 
@@ -261,7 +267,7 @@ impl StockState {
 
     /// Ends an order's holds: a release gives the units back, a stock-out
     /// ships them. A no-op for an order without holds here.
-    fn settle(
+    pub(crate) fn settle(
         &mut self,
         order_id: &str,
         kind: MovementKind,

@@ -116,6 +116,12 @@ fn stock_envelopes() -> Vec<StockEnvelope> {
         },
         StockCommand::SweepLapsed { before: t(-1) },
     ];
+    // Every order command once more as a one-hop command of a stock partition.
+    let commands = commands.into_iter().chain(
+        order_envelopes()
+            .into_iter()
+            .map(|e| StockCommand::Order(Box::new(e.command))),
+    );
     let mut out: Vec<_> = commands
         .into_iter()
         .enumerate()

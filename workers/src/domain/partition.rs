@@ -1,0 +1,249 @@
+//! What one stock partition's writer owns, as a pure state machine: the
+//! partition's stock ([`StockState`]) and the open orders it decides in one
+//! hop — orders whose every line is in the partition. `(state, command) →
+//! (state', reply, effects)`, no IO: the writer loads it once
+//! (`Store::load_partition`) and persists the effects of each batch.
+
+use std::collections::HashMap;
+
+use agusto_schemas::{
+    MovementKind, NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus,
+    StockCommand, StockLevel, StockReply, Timestamp,
+};
+
+use super::order::{Placement, place, placed, transition};
+use super::stock::{StockEffects, StockState};
+
+/// How many closed orders a partition remembers (to answer a late command
+/// about one in words); older ones are forgotten, the store keeps them.
+const CLOSED_KEPT: usize = 10_000;
+
+/// The state of one stock partition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionState {
+    /// Quantities, holds and recorded changes of the partition's products.
+    pub stock: StockState,
+    /// Open one-hop orders (holding stock), by id.
+    pub orders: HashMap<String, Order>,
+    /// Open one-hop orders by (channel, `Idempotency-Key`).
+    pub by_key: HashMap<(String, String), String>,
+    /// Recently closed one-hop orders (a cache, not part of the state
+    /// `load_partition` rebuilds).
+    pub closed: HashMap<String, Order>,
+}
+
+impl PartitionState {
+    /// The state of a partition from what the store loaded.
+    pub fn loaded(
+        levels: Vec<StockLevel>,
+        holds: Vec<agusto_schemas::Reservation>,
+        orders: Vec<Order>,
+    ) -> Self {
+        let mut s = PartitionState::default();
+        for l in levels {
+            s.stock.levels.insert(l.product_code.clone(), l);
+        }
+        for h in holds {
+            s.stock.holds.entry(h.order_id.clone()).or_default().push(h);
+        }
+        for o in orders {
+            s.open(o);
+        }
+        s
+    }
+
+    /// The open orders and the stock, without the caches: what
+    /// `load_partition` must give back after the effects were written.
+    pub fn durable(
+        &self,
+    ) -> (
+        Vec<StockLevel>,
+        Vec<agusto_schemas::Reservation>,
+        Vec<Order>,
+    ) {
+        let mut levels: Vec<StockLevel> = self
+            .stock
+            .levels
+            .values()
+            .filter(|l| l.version > 0)
+            .cloned()
+            .collect();
+        levels.sort_by(|a, b| a.product_code.cmp(&b.product_code));
+        let mut holds: Vec<_> = self.stock.holds.values().flatten().cloned().collect();
+        holds.sort_by(|a, b| (&a.order_id, &a.product_code).cmp(&(&b.order_id, &b.product_code)));
+        let mut orders: Vec<Order> = self.orders.values().cloned().collect();
+        orders.sort_by(|a, b| a.id.cmp(&b.id));
+        (levels, holds, orders)
+    }
+
+    /// Applies one command at `at`; on a rejection nothing changes.
+    pub fn apply(
+        &mut self,
+        cmd: &StockCommand,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) -> StockReply {
+        self.know(cmd, at);
+        match cmd {
+            StockCommand::Order(c) => StockReply::Order(Box::new(self.order(c, at, fx))),
+            StockCommand::SweepLapsed { before } => {
+                // Holds of the orders decided here end with their order
+                // (expiry); the sweep is for holds nobody else will end.
+                let mut lapsed: Vec<String> = self
+                    .stock
+                    .holds
+                    .iter()
+                    .filter(|(id, _)| !self.orders.contains_key(*id))
+                    .filter(|(_, hs)| hs.iter().any(|h| h.expires_at.is_some_and(|e| e < *before)))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                lapsed.sort();
+                for id in lapsed {
+                    self.stock.settle(&id, MovementKind::Release, &id, at, fx);
+                }
+                StockReply::Done
+            }
+            other => self.stock.apply(other, at, fx),
+        }
+    }
+
+    /// Products named by a command that the partition has no row of yet
+    /// start empty: the ingress admits only products of the catalogue.
+    fn know(&mut self, cmd: &StockCommand, at: Timestamp) {
+        let codes: Vec<&String> = match cmd {
+            StockCommand::Receipt { lines, .. } | StockCommand::Reserve { lines, .. } => {
+                lines.iter().map(|l| &l.product_code).collect()
+            }
+            StockCommand::Adjust { product_code, .. } => vec![product_code],
+            StockCommand::Order(c) => match c.as_ref() {
+                OrderCommand::Place(n) => n.lines.iter().map(|l| &l.product_code).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for code in codes {
+            if !self.stock.levels.contains_key(code) {
+                let empty = StockLevel::empty(code, at);
+                self.stock.levels.insert(code.clone(), empty);
+            }
+        }
+    }
+
+    fn order(&mut self, cmd: &OrderCommand, at: Timestamp, fx: &mut StockEffects) -> OrderReply {
+        match cmd {
+            OrderCommand::Place(new) => self.place(new, at, fx),
+            OrderCommand::Transition {
+                order_id,
+                channel_id,
+                action,
+            } => self.transition(order_id, channel_id.as_deref(), action, at, fx),
+            OrderCommand::ExpireDue { now } => {
+                let mut due: Vec<String> = self
+                    .orders
+                    .values()
+                    .filter(|o| o.status == OrderStatus::Reserved)
+                    .filter(|o| o.expires_at.is_some_and(|e| e <= *now))
+                    .map(|o| o.id.clone())
+                    .collect();
+                due.sort();
+                let n = due
+                    .iter()
+                    .filter(|id| {
+                        let r = self.transition(id, None, &OrderAction::Expire, *now, fx);
+                        matches!(r, OrderReply::Updated(_))
+                    })
+                    .count();
+                OrderReply::Swept(n)
+            }
+        }
+    }
+
+    fn place(&mut self, new: &NewOrder, at: Timestamp, fx: &mut StockEffects) -> OrderReply {
+        let same_id = self
+            .orders
+            .get(&new.order_id)
+            .or_else(|| self.closed.get(&new.order_id));
+        let same_key = new.idempotency_key.as_ref().and_then(|k| {
+            let id = self.by_key.get(&(new.channel_id.clone(), k.clone()))?;
+            self.orders.get(id)
+        });
+        let wanted = match place(new, same_id, same_key) {
+            Placement::Answer(r) => return r,
+            Placement::Reserve(wanted) => wanted,
+        };
+        match self.stock.apply(&reserve(new, wanted), at, fx) {
+            StockReply::Reserved => {
+                let order = placed(new, at);
+                fx.orders.push(order.clone());
+                self.open(order.clone());
+                OrderReply::Placed(Box::new(order))
+            }
+            StockReply::Short(s) => OrderReply::Short(s),
+            StockReply::Rejected(why) | StockReply::Unavailable(why) => {
+                OrderReply::Unavailable(why)
+            }
+            other => OrderReply::Unavailable(format!("unexpected stock reply {other:?}")),
+        }
+    }
+
+    fn transition(
+        &mut self,
+        order_id: &str,
+        channel_id: Option<&str>,
+        action: &OrderAction,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) -> OrderReply {
+        let Some(order) = self
+            .orders
+            .get(order_id)
+            .or_else(|| self.closed.get(order_id))
+        else {
+            return OrderReply::NotFound;
+        };
+        let t = match transition(order, channel_id, action, at) {
+            Ok(t) => t,
+            Err(reply) => return reply,
+        };
+        if let Some(stock) = &t.stock {
+            self.stock.apply(stock, at, fx);
+        }
+        fx.orders.push(t.order.clone());
+        fx.events.extend(t.events);
+        self.close_or_keep(t.order.clone());
+        OrderReply::Updated(Box::new(t.order))
+    }
+
+    /// Keeps an open order; moves a closed one to the closed cache.
+    fn close_or_keep(&mut self, order: Order) {
+        if order.status.holds_stock() {
+            self.open(order);
+            return;
+        }
+        self.orders.remove(&order.id);
+        if let Some(k) = &order.idempotency_key {
+            self.by_key.remove(&(order.channel_id.clone(), k.clone()));
+        }
+        if self.closed.len() >= CLOSED_KEPT {
+            self.closed.clear();
+        }
+        self.closed.insert(order.id.clone(), order);
+    }
+
+    fn open(&mut self, order: Order) {
+        if let Some(k) = &order.idempotency_key {
+            self.by_key
+                .insert((order.channel_id.clone(), k.clone()), order.id.clone());
+        }
+        self.orders.insert(order.id.clone(), order);
+    }
+}
+
+/// The hold a new order needs.
+fn reserve(new: &NewOrder, wanted: Vec<agusto_schemas::ProductQty>) -> StockCommand {
+    StockCommand::Reserve {
+        order_id: new.order_id.clone(),
+        lines: wanted,
+        expires_at: new.expires_at,
+    }
+}
