@@ -102,6 +102,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<StockLevel>>;
     /// Every stock row (ledger verification).
     async fn all_stock_levels(&self) -> Result<Vec<StockLevel>>;
+    /// Every hold, confirmed or not, in no particular order.
+    async fn all_reservations(&self) -> Result<Vec<Reservation>>;
     /// A product's ledger, oldest first.
     async fn movements(
         &self,
@@ -174,7 +176,7 @@ pub trait Store: Send + Sync + 'static {
     /// `log` needs to own it: see [`PartitionState`]. One call when a
     /// writer starts or is assigned the partition; nothing read later
     /// decides a command. Backends may override it with narrower queries;
-    /// the default scans the stock rows, the open orders and their holds.
+    /// the default scans the stock rows, the holds and the open orders.
     async fn load_partition(
         &self,
         log: &str,
@@ -202,14 +204,9 @@ pub trait Store: Send + Sync + 'static {
                 }
             }
         }
-        let ids: Vec<String> = open.iter().map(|o| o.id.clone()).collect();
-        let far = agusto_schemas::now() + chrono::Duration::days(36_500);
-        let mut holds: Vec<Reservation> = self.reservations_for_orders(&ids).await?;
-        // Unconfirmed holds of orders that were never written (orphans).
-        holds.extend(self.lapsed_reservations(far, usize::MAX >> 1).await?);
+        let mut holds: Vec<Reservation> = self.all_reservations().await?;
         holds.retain(|h| mine(&h.product_code));
         holds.sort_by(|a, b| (&a.order_id, &a.product_code).cmp(&(&b.order_id, &b.product_code)));
-        holds.dedup_by(|a, b| a.order_id == b.order_id && a.product_code == b.product_code);
         let orders = open
             .into_iter()
             .filter(|o| o.lines.iter().all(|l| mine(&l.product_code)))

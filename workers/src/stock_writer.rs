@@ -51,6 +51,11 @@ impl StockWriter {
         }
     }
 
+    /// The partition's state in memory, once loaded.
+    pub fn state(&self) -> Option<&PartitionState> {
+        self.state.as_ref()
+    }
+
     /// Applies batches until the log closes.
     pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
         while let Some(batch) = reader.next_batch(MAX_BATCH).await {

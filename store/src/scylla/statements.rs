@@ -65,6 +65,8 @@ statements! {
     GetLevel = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_levels WHERE product_code = ?";
     /// (none; paged full scan)
     AllLevels = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_levels";
+    /// (none): every hold
+    AllHolds = "SELECT order_id, product_code, quantity, expires_at FROM reservations";
     /// product_code, on_hand, reserved, version, updated_at
     PutLevel = "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at) VALUES (?, ?, ?, ?, ?)";
     /// shard, updated_at, product_code, on_hand, reserved, version

@@ -179,6 +179,15 @@ impl Inner {
     }
 
     /// An order's holds, by product code.
+    pub(crate) async fn all_holds(&self) -> Result<Vec<Reservation>> {
+        self.scan::<HoldRow>(Stmt::AllHolds, vec![])
+            .await?
+            .into_iter()
+            .map(hold_of)
+            .collect()
+    }
+
+    /// An order's holds.
     pub(crate) async fn reservations_for_order(&self, order_id: &str) -> Result<Vec<Reservation>> {
         self.rows::<HoldRow>(Stmt::GetHolds, vec![text(order_id)])
             .await?

@@ -69,6 +69,10 @@ impl Store for ScyllaStore {
         self.inner.all_levels().await
     }
 
+    async fn all_reservations(&self) -> Result<Vec<Reservation>> {
+        self.inner.all_holds().await
+    }
+
     async fn movements(
         &self,
         product_code: &str,

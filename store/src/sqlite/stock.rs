@@ -15,7 +15,7 @@ const UPDATED: &str = "s";
 const MOVEMENTS: &str = "m";
 
 const LEVEL_COLUMNS: &str = "product_code, on_hand, reserved, version, updated_at";
-const RESERVATION_COLUMNS: &str = "order_id, product_code, quantity, expires_at";
+pub(crate) const RESERVATION_COLUMNS: &str = "order_id, product_code, quantity, expires_at";
 
 fn level(row: &Row<'_>) -> Result<StockLevel> {
     Ok(StockLevel {
@@ -27,7 +27,7 @@ fn level(row: &Row<'_>) -> Result<StockLevel> {
     })
 }
 
-fn reservation(row: &Row<'_>) -> Result<Reservation> {
+pub(crate) fn reservation(row: &Row<'_>) -> Result<Reservation> {
     Ok(Reservation {
         order_id: row.get(0)?,
         product_code: row.get(1)?,

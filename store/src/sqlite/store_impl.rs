@@ -79,6 +79,16 @@ impl Store for SqliteStore {
         self.read(stock::all_levels).await
     }
 
+    async fn all_reservations(&self) -> Result<Vec<Reservation>> {
+        self.read(|c| {
+            let sql = format!("SELECT {} FROM reservations", stock::RESERVATION_COLUMNS);
+            c.prepare(&sql)?
+                .query_and_then([], stock::reservation)?
+                .collect()
+        })
+        .await
+    }
+
     async fn movements(
         &self,
         product_code: &str,
