@@ -132,6 +132,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Reservation>>;
     /// Writes one stock writer batch atomically, with the partition's offset.
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()>;
+    /// Writes the ready batches of several stock writers (a group commit).
+    /// SQLite writes them in one transaction (one fsync); the default writes
+    /// them one after another, each atomically. On an error some may be
+    /// written: each is idempotent, and its writer reloads its partition.
+    async fn apply_stock_batches(&self, batches: &[StockBatch]) -> Result<()> {
+        for b in batches {
+            self.apply_stock_batch(b).await?;
+        }
+        Ok(())
+    }
     /// The recorded receipts and adjustments among `change_ids` of one
     /// stock partition whose `expires_at` is after `now`, in no particular
     /// order.

@@ -93,8 +93,10 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         );
         writers.push(tokio::spawn(w.run(r)));
     }
+    let committer = crate::committer::Committer::start(store.clone());
     for r in stock_readers {
-        let w = StockWriter::new(r.partition(), settings.stock_partitions, store.clone());
+        let w = StockWriter::new(r.partition(), settings.stock_partitions, store.clone())
+            .with_committer(committer.clone());
         writers.push(tokio::spawn(w.run(r)));
     }
     let (stop, stopped) = watch::channel(false);

@@ -3,6 +3,7 @@
 //! embedded runtime that wires them to in-process logs.
 
 pub mod cluster;
+pub mod committer;
 pub mod domain;
 pub mod embedded;
 pub mod expiry;

@@ -13,6 +13,7 @@ use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{StockCommand, StockReply, Timestamp};
 use agusto_store::{AppliedOffset, StockBatch, StockChange, Store};
 
+use crate::committer::Committer;
 use crate::domain::partition::PartitionState;
 use crate::domain::stock::{ChangeRecord, StockEffects};
 use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
@@ -36,6 +37,7 @@ pub struct StockWriter {
     /// `None` until loaded (and after a failed write: reloaded then).
     state: Option<PartitionState>,
     applied: u64,
+    committer: Option<Committer>,
 }
 
 impl StockWriter {
@@ -48,7 +50,14 @@ impl StockWriter {
             store,
             state: None,
             applied: 0,
+            committer: None,
         }
+    }
+
+    /// Writes through `committer` (group commit) instead of one store call per batch.
+    pub fn with_committer(mut self, committer: Committer) -> Self {
+        self.committer = Some(committer);
+        self
     }
 
     /// The partition's state in memory, once loaded.
@@ -173,7 +182,10 @@ impl StockWriter {
             return Ok(replies);
         }
         let started = Instant::now();
-        let written = self.store.apply_stock_batch(&batch).await;
+        let written = match &self.committer {
+            Some(c) => c.commit(batch).await,
+            None => self.store.apply_stock_batch(&batch).await,
+        };
         STORE_LATENCY
             .with_label_values(&["apply_stock_batch"])
             .observe(started.elapsed().as_secs_f64());

@@ -123,6 +123,12 @@ impl Store for SqliteStore {
         self.write(move |tx| stock::write_batch(tx, &batch)).await
     }
 
+    async fn apply_stock_batches(&self, batches: &[StockBatch]) -> Result<()> {
+        let batches = batches.to_vec();
+        self.write(move |tx| batches.iter().try_for_each(|b| stock::write_batch(tx, b)))
+            .await
+    }
+
     async fn stock_changes(
         &self,
         partition: u32,
