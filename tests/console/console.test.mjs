@@ -92,11 +92,17 @@ describe('staff console', () => {
     assert.equal(await page.evaluate(() => localStorage.length + sessionStorage.length), 0);
     assert.ok(!(await page.content()).includes(staff.token), 'the token is not in the page');
 
-    // The order arrives while the pick list is open: it shows without a reload.
+    // An order arrives while the pick list is open: it shows without a
+    // reload, after the older one.
+    const older = await paidOrder('TK-1000', [{ sku: 'TEH-100', quantity: 3 }]);
+    await page.reload();
     await page.evaluate(() => { window.stillHere = true; });
     const id = await paidOrder('TK-1001', [{ sku: 'KOPI-250', quantity: 2 }, { sku: 'TEH-100', quantity: 1 }]);
     await page.locator(`tr[data-order="${id}"]`).waitFor({ timeout: 15000 });
     assert.equal(await page.evaluate(() => window.stillHere), true, 'no reload');
+    const shown = await page.locator('tr[data-order]').evaluateAll((rows) => rows.map((r) => r.dataset.order));
+    assert.deepEqual(shown, [older, id], 'oldest first');
+    assert.equal(await page.textContent('#pick-count .n'), '2');
     await check(page, '03-pick-list');
 
     // A printable pick list of the selected order.
@@ -204,7 +210,9 @@ describe('staff console', () => {
     const context = await browser.newContext({ locale: 'en-US' });
     const page = await signIn(context, server.base, staff.token);
     await page.goto(server.base + '/console/webhooks');
+    await page.locator(`tr[data-delivery="${failed[0].id}"]`, { hasText: failed[0].type }).waitFor();
     await page.locator(`tr[data-delivery="${failed[0].id}"] summary`).click();
+    await page.locator(`tr[data-delivery="${failed[0].id}"] li`, { hasText: 'HTTP 500' }).first().waitFor();
     await check(page, '11-dead-letters');
     const before = bad.got.length;
     await page.locator(`tr[data-delivery="${failed[0].id}"] button`).click();

@@ -70,7 +70,7 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
                 .collect();
             DeadLetter {
                 id: s(d, "id"),
-                event_type: s(d, "event_type"),
+                event_type: s(d, "type"),
                 event_id: s(d, "event_id"),
                 channel_id: s(d, "channel_id"),
                 created: when(d, "created_at"),
