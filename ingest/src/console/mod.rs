@@ -32,6 +32,9 @@ mod stock;
 mod stock_forms;
 mod webhooks;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use axum::Router;

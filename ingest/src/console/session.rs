@@ -262,17 +262,17 @@ pub(crate) async fn read_form(req: Request) -> Result<(Parts, Vec<(String, Strin
     Ok((parts, fields))
 }
 
-/// True when the request carries no `Origin` or one of this host.
+/// True when the request carries no `Origin`, or one naming this host (the
+/// `Host` header, or `X-Forwarded-Host` behind a reverse proxy that sets it).
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+    [header::HOST.as_str(), "x-forwarded-host"]
+        .iter()
+        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .any(|host| !host.is_empty() && origin_host.eq_ignore_ascii_case(host.trim()))
 }
 
 /// Constant-time equality of two secrets.
