@@ -72,6 +72,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listener.local_addr()?,
         config.data_dir.display()
     );
+    println!("staff console: http://{}/console", listener.local_addr()?);
     serve_http(listener, app, config.http_read_timeout()).await?;
     tracing::info!("draining writers");
     running.shutdown(Duration::from_secs(10)).await;

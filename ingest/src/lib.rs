@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod cache;
+mod console;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -67,7 +68,9 @@ pub struct AppState {
     pub lookups: cache::Lookups,
 }
 
-/// The whole HTTP application: `/api/v1/*`, `/healthz`, `/readyz`, `/metrics`.
+/// The whole HTTP application: `/api/v1/*`, `/healthz`, `/readyz`,
+/// `/metrics`, and the staff console at `/console` (a client of the same
+/// API router, called in-process).
 pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings) -> Router {
     let limit = settings.max_body_bytes;
     let lookups = cache::Lookups::new(settings.cache_ttl);
@@ -78,11 +81,13 @@ pub fn app(store: Arc<dyn Store>, warehouse: Arc<Warehouse>, settings: Settings)
         limiter: auth::RateLimiter::default(),
         lookups,
     });
-    routes::router()
+    let api = routes::router()
         .merge(ops::router())
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::no_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(telemetry::observe))
-        .with_state(state)
+        .with_state(state);
+    let console = console::router(api.clone()).layer(axum::middleware::from_fn(telemetry::observe));
+    api.merge(console)
 }

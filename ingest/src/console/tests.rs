@@ -1,0 +1,82 @@
+//! Unit tests of the console's request reading: language choice, cookies,
+//! the origin check, percent-encoding.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+use super::api::enc;
+use super::i18n::Lang;
+use super::session::{cookie, same_origin, same_secret, set_cookie};
+
+fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(k.clone(), HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+#[test]
+fn the_language_follows_accept_language_by_weight() {
+    let pick = |v: &str| Lang::from_accept_language(&headers(&[(header::ACCEPT_LANGUAGE, v)]));
+    assert_eq!(pick("id-ID,id;q=0.9,en;q=0.8"), Lang::Id);
+    assert_eq!(pick("en-US,en;q=0.9,id;q=0.8"), Lang::En);
+    assert_eq!(pick("fr-FR, id;q=0.5, en;q=0.4"), Lang::Id);
+    assert_eq!(pick("in"), Lang::Id);
+    assert_eq!(pick("de, id;q=0"), Lang::En);
+    assert_eq!(pick("*"), Lang::En);
+    assert_eq!(Lang::from_accept_language(&HeaderMap::new()), Lang::En);
+}
+
+#[test]
+fn cookies_are_read_by_exact_name_and_set_strict_and_http_only() {
+    let h = headers(&[(
+        header::COOKIE,
+        "a=1; agusto_console_lang=id; agusto_console=s3cr3t",
+    )]);
+    assert_eq!(cookie(&h, "agusto_console"), Some("s3cr3t"));
+    assert_eq!(cookie(&h, "agusto_console_lang"), Some("id"));
+    assert_eq!(cookie(&h, "agusto"), None);
+    let c = set_cookie("agusto_console", Some("x"), true, false);
+    assert_eq!(
+        c,
+        "agusto_console=x; Path=/console; SameSite=Strict; HttpOnly"
+    );
+    assert!(set_cookie("agusto_console", None, true, true).contains("Max-Age=0; HttpOnly; Secure"));
+}
+
+#[test]
+fn only_posts_from_this_host_or_without_origin_pass() {
+    let host = (header::HOST, "127.0.0.1:8080");
+    assert!(same_origin(&headers(std::slice::from_ref(&host))));
+    assert!(same_origin(&headers(&[
+        host.clone(),
+        (header::ORIGIN, "http://127.0.0.1:8080")
+    ])));
+    assert!(!same_origin(&headers(&[
+        host.clone(),
+        (header::ORIGIN, "http://evil.example")
+    ])));
+    assert!(!same_origin(&headers(&[
+        host.clone(),
+        (header::ORIGIN, "null")
+    ])));
+    assert!(!same_origin(&headers(&[(
+        header::ORIGIN,
+        "http://127.0.0.1:8080"
+    )])));
+}
+
+#[test]
+fn secrets_compare_whole() {
+    assert!(same_secret("abc", "abc"));
+    assert!(!same_secret("abc", "abd"));
+    assert!(!same_secret("", "abc"));
+    assert!(!same_secret("abc", "abcd"));
+}
+
+#[test]
+fn path_segments_are_percent_encoded() {
+    assert_eq!(enc("KOPI-250"), "KOPI-250");
+    assert_eq!(enc("a/b c?&"), "a%2Fb%20c%3F%26");
+    assert_eq!(enc("é"), "%C3%A9");
+}
