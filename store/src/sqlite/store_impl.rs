@@ -26,8 +26,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_product(&self, product_code: &str) -> Result<Option<Product>> {
-        let code = product_code.to_owned();
-        self.read(move |c| catalogue::get_product(c, &code)).await
+        self.point(|c| catalogue::get_product(c, product_code))
     }
 
     async fn list_products(
@@ -48,20 +47,15 @@ impl Store for SqliteStore {
     }
 
     async fn resolve_sku(&self, channel_id: &str, sku: &str) -> Result<Option<String>> {
-        let (channel, sku) = (channel_id.to_owned(), sku.to_owned());
-        self.read(move |c| catalogue::resolve_sku(c, &channel, &sku))
-            .await
+        self.point(|c| catalogue::resolve_sku(c, channel_id, sku))
     }
 
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>> {
-        let (channel, codes) = (channel_id.to_owned(), product_codes.to_vec());
-        self.read(move |c| catalogue::skus_for(c, &channel, &codes))
-            .await
+        self.point(|c| catalogue::skus_for(c, channel_id, product_codes))
     }
 
     async fn stock_levels(&self, product_codes: &[String]) -> Result<Vec<StockLevel>> {
-        let codes = product_codes.to_vec();
-        self.read(move |c| stock::stock_levels(c, &codes)).await
+        self.point(|c| stock::stock_levels(c, product_codes))
     }
 
     async fn stock_updated_since(
@@ -141,15 +135,13 @@ impl Store for SqliteStore {
     }
 
     async fn get_orders(&self, order_ids: &[String]) -> Result<Vec<Order>> {
-        let ids = order_ids.to_vec();
-        self.read(move |c| {
-            let mut found = Vec::with_capacity(ids.len());
-            for id in &ids {
+        self.point(|c| {
+            let mut found = Vec::with_capacity(order_ids.len());
+            for id in order_ids {
                 found.extend(orders::get_order(c, id)?);
             }
             Ok(found)
         })
-        .await
     }
 
     async fn reservations_for_orders(&self, order_ids: &[String]) -> Result<Vec<Reservation>> {
@@ -165,14 +157,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_order(&self, order_id: &str) -> Result<Option<Order>> {
-        let order_id = order_id.to_owned();
-        self.read(move |c| orders::get_order(c, &order_id)).await
+        self.point(|c| orders::get_order(c, order_id))
     }
 
     async fn order_by_idempotency_key(&self, channel_id: &str, key: &str) -> Result<Option<Order>> {
-        let (channel, key) = (channel_id.to_owned(), key.to_owned());
-        self.read(move |c| orders::by_idempotency_key(c, &channel, &key))
-            .await
+        self.point(|c| orders::by_idempotency_key(c, channel_id, key))
     }
 
     async fn list_orders(
@@ -223,8 +212,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_channel(&self, channel_id: &str) -> Result<Option<Channel>> {
-        let id = channel_id.to_owned();
-        self.read(move |c| access::get_channel(c, &id)).await
+        self.point(|c| access::get_channel(c, channel_id))
     }
 
     async fn list_channels(&self) -> Result<Vec<Channel>> {
@@ -237,8 +225,7 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, token_hash: &[u8]) -> Result<Option<TokenRecord>> {
-        let hash = token_hash.to_vec();
-        self.read(move |c| access::token_by_hash(c, &hash)).await
+        self.point(|c| access::token_by_hash(c, token_hash))
     }
 
     async fn revoke_token(&self, token_id: &str) -> Result<bool> {
