@@ -94,9 +94,13 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         writers.push(tokio::spawn(w.run(r)));
     }
     let committer = crate::committer::Committer::start(store.clone());
+    let published = Arc::new(crate::published::PublishedLevels::new(
+        settings.stock_partitions,
+    ));
     for r in stock_readers {
         let w = StockWriter::new(r.partition(), settings.stock_partitions, store.clone())
-            .with_committer(committer.clone());
+            .with_committer(committer.clone())
+            .with_published(published.clone());
         writers.push(tokio::spawn(w.run(r)));
     }
     let (stop, stopped) = watch::channel(false);
@@ -112,13 +116,16 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         .webhooks
         .clone()
         .map(|w| tokio::spawn(crate::webhooks::run(store.clone(), w, stop.subscribe())));
-    let warehouse = Arc::new(Warehouse::new(
-        stock,
-        orders,
-        store.clone(),
-        settings.order_wait,
-        settings.stock_wait,
-    ));
+    let warehouse = Arc::new(
+        Warehouse::new(
+            stock,
+            orders,
+            store.clone(),
+            settings.order_wait,
+            settings.stock_wait,
+        )
+        .with_published(published),
+    );
     Ok(Running {
         warehouse,
         writers,

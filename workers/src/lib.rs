@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod metrics;
 mod order_outcome;
 pub mod order_writer;
+pub mod published;
 pub mod stock_writer;
 pub mod warehouse;
 pub mod webhooks;

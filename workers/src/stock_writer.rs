@@ -17,6 +17,7 @@ use crate::committer::Committer;
 use crate::domain::partition::PartitionState;
 use crate::domain::stock::{ChangeRecord, StockEffects};
 use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
+use crate::published::PublishedLevels;
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
 pub const STOCK_LOG: &str = "agusto.stock.commands";
@@ -38,6 +39,7 @@ pub struct StockWriter {
     state: Option<PartitionState>,
     applied: u64,
     committer: Option<Committer>,
+    published: Option<Arc<PublishedLevels>>,
 }
 
 impl StockWriter {
@@ -51,6 +53,7 @@ impl StockWriter {
             state: None,
             applied: 0,
             committer: None,
+            published: None,
         }
     }
 
@@ -60,13 +63,23 @@ impl StockWriter {
         self
     }
 
+    /// Publishes the partition's levels to `published` (reads in the
+    /// embedded mode) after every durable batch, before replying.
+    pub fn with_published(mut self, published: Arc<PublishedLevels>) -> Self {
+        self.published = Some(published);
+        self
+    }
+
     /// The partition's state in memory, once loaded.
     pub fn state(&self) -> Option<&PartitionState> {
         self.state.as_ref()
     }
 
-    /// Applies batches until the log closes.
+    /// Loads the partition, then applies batches until the log closes.
     pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
+        if let Err(e) = self.load(&[]).await {
+            tracing::warn!(partition = self.partition, error = %e, "partition not loaded; retrying with the first batch");
+        }
         while let Some(batch) = reader.next_batch(MAX_BATCH).await {
             self.apply(batch).await;
         }
@@ -120,6 +133,9 @@ impl StockWriter {
             Err(e) => {
                 tracing::error!(partition = self.partition, error = %e, "stock batch not written");
                 self.state = None;
+                if let Some(p) = &self.published {
+                    p.forget(self.partition);
+                }
                 unavailable(commands.len(), &e.to_string())
             }
         }
@@ -181,6 +197,7 @@ impl StockWriter {
             // replaying such commands changes nothing either.
             return Ok(replies);
         }
+        let levels = self.published.as_ref().map(|_| batch.levels.clone());
         let started = Instant::now();
         let written = match &self.committer {
             Some(c) => c.commit(batch).await,
@@ -191,6 +208,9 @@ impl StockWriter {
             .observe(started.elapsed().as_secs_f64());
         written?;
         self.applied = applied.max(offset);
+        if let (Some(p), Some(levels)) = (&self.published, levels) {
+            p.update(self.partition, &levels);
+        }
         for ((_, c, _), r) in commands.iter().zip(&replies) {
             count(c, r);
         }
@@ -247,6 +267,9 @@ impl StockWriter {
                 "stock partition loaded"
             );
             self.applied = loaded.applied.unwrap_or(0);
+            if let Some(p) = &self.published {
+                p.load(self.partition, loaded.levels.iter().cloned());
+            }
             self.state = Some(PartitionState::loaded(
                 loaded.levels,
                 loaded.holds,

@@ -76,6 +76,7 @@ pub struct Warehouse {
     stock: StockBus,
     orders: OrderBus,
     store: Arc<dyn Store>,
+    published: Option<Arc<crate::published::PublishedLevels>>,
     order_wait: Duration,
     stock_wait: Duration,
 }
@@ -96,9 +97,27 @@ impl Warehouse {
             stock,
             orders,
             store,
+            published: None,
             order_wait,
             stock_wait,
         }
+    }
+
+    /// Answers [`Warehouse::stock_levels`] from what the writers of this
+    /// process publish (the embedded mode).
+    pub fn with_published(mut self, published: Arc<crate::published::PublishedLevels>) -> Self {
+        self.published = Some(published);
+        self
+    }
+
+    /// The stored levels of `codes` (products without a stock row left
+    /// out): from the writers' published state when this process runs
+    /// them and they are loaded, else from the store.
+    pub async fn stock_levels(&self, codes: &[String]) -> agusto_store::Result<Vec<StockLevel>> {
+        if let Some(levels) = self.published.as_ref().and_then(|p| p.levels(codes)) {
+            return Ok(levels);
+        }
+        self.store.stock_levels(codes).await
     }
 
     /// Succeeds when both command logs can be reached.

@@ -34,19 +34,16 @@ pub(crate) async fn resolve(
     })
 }
 
-/// Levels of `codes` (zeros for products without movements), under the caller's SKUs.
-async fn views(state: &AppState, who: &Principal, codes: &[String]) -> ApiResult<Vec<StockView>> {
+/// Levels of `codes` (zeros for products without movements), under the
+/// SKUs the caller named them by (`skus`, one per code).
+async fn views(state: &AppState, codes: &[String], skus: Vec<String>) -> ApiResult<Vec<StockView>> {
     let mut stored: std::collections::HashMap<String, StockLevel> = state
-        .store
+        .warehouse
         .stock_levels(codes)
         .await?
         .into_iter()
         .map(|l| (l.product_code.clone(), l))
         .collect();
-    let skus = match who.channel() {
-        Some(c) => state.store.skus_for(c, codes).await?,
-        None => codes.to_vec(),
-    };
     let mut out = Vec::with_capacity(codes.len());
     for (code, sku) in codes.iter().zip(skus) {
         let level = match stored.remove(code) {
@@ -84,11 +81,10 @@ pub async fn inventory(
     let code = resolve(&state, &who, &sku)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
-    let mut v = views(&state, &who, &[code]).await?;
-    let mut view = v
+    let mut v = views(&state, &[code], vec![sku.clone()]).await?;
+    let view = v
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
-    view.sku = sku;
     Ok(Json(view))
 }
 
@@ -132,10 +128,7 @@ pub async fn stock_levels(
                 named.push(sku.to_owned());
             }
         }
-        let mut items = views(&state, &who, &codes).await?;
-        for (v, sku) in items.iter_mut().zip(named) {
-            v.sku = sku;
-        }
+        let items = views(&state, &codes, named).await?;
         return Ok(Json(PageOf {
             items,
             next_cursor: None,
