@@ -11,6 +11,7 @@ mod access;
 mod catalogue;
 mod claims;
 mod deliveries;
+mod fencing;
 mod fixtures;
 mod orders;
 mod outbox;
@@ -29,6 +30,7 @@ pub use deliveries::{
     due_deliveries_respect_queue_heads, fan_out_is_idempotent,
     next_delivery_due_is_earliest_pending,
 };
+pub use fencing::writers_are_fenced_by_a_newer_claim;
 pub use orders::{
     due_orders_and_lapsed_reservations, idempotency_key_lookup,
     open_order_quantities_follow_status, orders_round_trip_and_filters,
@@ -57,6 +59,7 @@ pub async fn run_all(store: &dyn Store) {
     due_orders_and_lapsed_reservations(store).await;
     open_order_quantities_follow_status(store).await;
     load_partition_returns_what_batches_wrote(store).await;
+    writers_are_fenced_by_a_newer_claim(store).await;
     tokens_and_channels(store).await;
     outbox_positions_follow_writes(store).await;
     fan_out_is_idempotent(store).await;

@@ -20,7 +20,7 @@ use agusto_schemas::{Movement, Order, OrderStatus, Reservation, StockLevel, Time
 use async_trait::async_trait;
 
 /// Errors of every store backend.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The backend cannot be reached or failed; the operation changed nothing.
     #[error("store unavailable: {0}")]
@@ -34,6 +34,10 @@ pub enum Error {
     /// Stored data could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The batch's writer no longer owns its partition (another writer
+    /// claimed it since): nothing was written.
+    #[error("fenced: {0}")]
+    Fenced(String),
 }
 
 /// What opening a store did to its schema.
@@ -130,8 +134,14 @@ pub trait Store: Send + Sync + 'static {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<Reservation>>;
-    /// Writes one stock writer batch atomically, with the partition's offset.
+    /// Writes one stock writer batch atomically, with the partition's
+    /// offset; [`Error::Fenced`], writing nothing, when its
+    /// [`StockBatch::fence`] is not the partition's epoch any more.
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()>;
+    /// Takes a partition of a log for a new writer: returns the partition's
+    /// next epoch (1 the first time). From then on, batches fenced with an
+    /// older epoch are refused. Call before [`Store::load_partition`].
+    async fn claim_partition(&self, log: &str, partition: u32) -> Result<u64>;
     /// Writes the ready batches of several stock writers (a group commit).
     /// SQLite writes them in one transaction (one fsync); the default writes
     /// them one after another, each atomically. On an error some may be

@@ -123,6 +123,20 @@ pub struct AppliedOffset {
     pub offset: u64,
 }
 
+/// The writer generation a batch was decided under: the epoch its writer
+/// got from [`crate::Store::claim_partition`] when it took the partition.
+/// A batch whose epoch is no longer the partition's is refused
+/// ([`crate::Error::Fenced`]): its writer lost the partition to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// Log name.
+    pub log: String,
+    /// Partition.
+    pub partition: u32,
+    /// The writer's epoch.
+    pub epoch: u64,
+}
+
 /// Everything one stock writer batch changed. Product rows and holds are the
 /// final values after the batch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -146,6 +160,9 @@ pub struct StockBatch {
     /// history included; the last version of an order wins), written in
     /// the same atomic write as their holds and ledger rows.
     pub orders: Vec<Order>,
+    /// Written only while this is the partition's epoch (`None`: unfenced,
+    /// e.g. tools and tests).
+    pub fence: Option<Fence>,
 }
 
 /// What a stock partition's writer needs to own the partition, read once

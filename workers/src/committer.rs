@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::{BATCH_SIZE, STORE_LATENCY};
 
-type Ready = (StockBatch, oneshot::Sender<Result<(), String>>);
+type Ready = (StockBatch, oneshot::Sender<agusto_store::Result<()>>);
 
 /// Most writer batches committed together.
 const MAX_GROUP: usize = 64;
@@ -37,10 +37,7 @@ impl Committer {
         let (done, answer) = oneshot::channel();
         let stopped = || agusto_store::Error::Unavailable("the committer stopped".into());
         self.ready.send((batch, done)).map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(agusto_store::Error::Unavailable)
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -56,9 +53,17 @@ async fn run(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver<Ready>) {
         STORE_LATENCY
             .with_label_values(&["apply_stock_batches"])
             .observe(started.elapsed().as_secs_f64());
-        let written = written.map_err(|e| e.to_string());
-        for answer in answers {
-            let _ = answer.send(written.clone());
+        if written.is_ok() || batches.len() == 1 {
+            for answer in answers {
+                let _ = answer.send(written.clone());
+            }
+            continue;
+        }
+        // One bad batch (a fenced writer's) must not fail the others: each
+        // on its own then, with its own answer.
+        for (batch, answer) in batches.iter().zip(answers) {
+            let written = store.apply_stock_batch(batch).await;
+            let _ = answer.send(written);
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{StockCommand, StockReply, Timestamp};
-use agusto_store::{AppliedOffset, StockBatch, StockChange, Store};
+use agusto_store::{AppliedOffset, Fence, StockBatch, StockChange, Store};
 
 use crate::committer::Committer;
 use crate::domain::partition::PartitionState;
@@ -38,6 +38,12 @@ pub struct StockWriter {
     /// `None` until loaded (and after a failed write: reloaded then).
     state: Option<PartitionState>,
     applied: u64,
+    /// The epoch this writer claimed the partition with (fencing).
+    epoch: u64,
+    /// Set when a write was refused because another writer claimed the
+    /// partition: this one answers `Unavailable` from then on, without
+    /// claiming it back (its runtime replaces it on the next assignment).
+    fenced: bool,
     committer: Option<Committer>,
     published: Option<Arc<PublishedLevels>>,
 }
@@ -52,6 +58,8 @@ impl StockWriter {
             store,
             state: None,
             applied: 0,
+            epoch: 0,
+            fenced: false,
             committer: None,
             published: None,
         }
@@ -118,6 +126,10 @@ impl StockWriter {
         let Some(offset) = commands.iter().map(|c| c.0).max() else {
             return Vec::new();
         };
+        if self.fenced {
+            let why = format!("partition {} is owned by another writer", self.partition);
+            return unavailable(commands.len(), &why);
+        }
         let loaded = self.load(commands).await;
         let replies = match loaded {
             Ok(()) => self.decide_and_write(commands, offset).await,
@@ -132,6 +144,7 @@ impl StockWriter {
             Ok(replies) => replies,
             Err(e) => {
                 tracing::error!(partition = self.partition, error = %e, "stock batch not written");
+                self.fenced = matches!(e, agusto_store::Error::Fenced(_));
                 self.state = None;
                 if let Some(p) = &self.published {
                     p.forget(self.partition);
@@ -191,6 +204,11 @@ impl StockWriter {
             }),
             changes,
             orders: fx.orders,
+            fence: Some(Fence {
+                log: STOCK_LOG.into(),
+                partition: self.partition,
+                epoch: self.epoch,
+            }),
         };
         if fx_is_empty(&batch) {
             // Nothing changed (no-op commands, empty sweeps): no write needed;
@@ -251,6 +269,10 @@ impl StockWriter {
     ) -> agusto_store::Result<()> {
         if self.state.is_none() {
             let started = Instant::now();
+            self.epoch = self
+                .store
+                .claim_partition(STOCK_LOG, self.partition)
+                .await?;
             let loaded = self
                 .store
                 .load_partition(STOCK_LOG, self.partition, self.partitions)
@@ -260,6 +282,7 @@ impl StockWriter {
                 .observe(started.elapsed().as_secs_f64());
             tracing::info!(
                 partition = self.partition,
+                epoch = self.epoch,
                 products = loaded.levels.len(),
                 holds = loaded.holds.len(),
                 orders = loaded.orders.len(),

@@ -35,6 +35,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
         }),
         changes: vec![],
         orders: vec![],
+        fence: None,
     };
     store.apply_stock_batch(&first).await.expect("batch");
     store
@@ -101,6 +102,7 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
         }),
         changes: vec![],
         orders: vec![],
+        fence: None,
     };
     store.apply_stock_batch(&second).await.expect("batch");
     assert_eq!(

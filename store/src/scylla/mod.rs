@@ -115,6 +115,7 @@ mod delivery_claims;
 mod delivery_heads;
 mod delivery_lists;
 mod delivery_queue;
+mod epochs;
 mod exec;
 mod migrations;
 mod order_lists;

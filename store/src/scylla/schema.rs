@@ -274,3 +274,10 @@ pub(super) const V3: &[&str] = &[
     // next one (null on rows written before V3).
     "ALTER TABLE delivery_heads ADD rev bigint",
 ];
+
+/// Version 4: the epoch of each log partition's current writer (fencing).
+pub(super) const V4: &[&str] = &[
+    // PK ((log, stock_partition)): one row per partition, changed only by
+    // LWT (`claim_partition`), read before each batch of its writer.
+    "CREATE TABLE IF NOT EXISTS partition_epochs (log text, stock_partition bigint, epoch bigint, PRIMARY KEY ((log, stock_partition)))",
+];

@@ -95,6 +95,12 @@ statements! {
     DelLapseIndex = "DELETE FROM lapsed_holds WHERE shard = ? AND expires_at = ? AND order_id = ? AND product_code = ?";
     /// shard, before, limit
     LapsedBefore = "SELECT order_id, product_code, expires_at FROM lapsed_holds WHERE shard = ? AND expires_at < ? LIMIT ?";
+    /// log, stock_partition
+    GetEpoch = "SELECT epoch FROM partition_epochs WHERE log = ? AND stock_partition = ?";
+    /// log, stock_partition
+    InitEpoch = "INSERT INTO partition_epochs (log, stock_partition, epoch) VALUES (?, ?, 1) IF NOT EXISTS";
+    /// epoch, log, stock_partition, previous epoch
+    CasEpoch = "UPDATE partition_epochs SET epoch = ? WHERE log = ? AND stock_partition = ? IF epoch = ?";
     /// change_id, stock_partition
     GetStockChange = "SELECT fingerprint, levels, expires_at FROM stock_changes WHERE change_id = ? AND stock_partition = ?";
     /// change_id, stock_partition, fingerprint, levels, expires_at, ttl (seconds)

@@ -153,6 +153,9 @@ pub(crate) fn plan_stock(batch: &StockBatch, prev: &StockPrev) -> Vec<(Stmt, Val
 impl Inner {
     /// Writes one stock batch (see the module docs).
     pub(crate) async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
+        if let Some(fence) = &batch.fence {
+            self.check_fence(fence).await?;
+        }
         let stream = stream_of(batch.applied.as_ref(), &self.local_stream);
         let _local = if batch.applied.is_none() && !batch.events.is_empty() {
             Some(self.local_lock.lock().await)

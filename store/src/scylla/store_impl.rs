@@ -69,6 +69,10 @@ impl Store for ScyllaStore {
         self.inner.all_levels().await
     }
 
+    async fn claim_partition(&self, log: &str, partition: u32) -> Result<u64> {
+        self.inner.claim_partition(log, partition).await
+    }
+
     async fn all_reservations(&self) -> Result<Vec<Reservation>> {
         self.inner.all_holds().await
     }

@@ -123,6 +123,7 @@ contract_tests!(
     due_orders_and_lapsed_reservations,
     open_order_quantities_follow_status,
     load_partition_returns_what_batches_wrote,
+    writers_are_fenced_by_a_newer_claim,
     tokens_and_channels,
     outbox_positions_follow_writes,
     fan_out_is_idempotent,

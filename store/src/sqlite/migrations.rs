@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -187,6 +187,16 @@ CREATE INDEX stock_changes_expiry ON stock_changes (partition, expires_at);
 const V4: &str = r#"
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
+"#;
+
+/// Version 5: the epoch of each log partition's current writer (fencing).
+const V5: &str = r#"
+CREATE TABLE partition_epochs (
+    log       TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    epoch     INTEGER NOT NULL,
+    PRIMARY KEY (log, partition)
+) WITHOUT ROWID;
 "#;
 
 /// The schema version of the database `conn` is open on.

@@ -1,7 +1,7 @@
 //! Stock rows, the movement ledger and reservations.
 
 use agusto_schemas::{Movement, MovementKind, Reservation, StockLevel, Timestamp};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::codec::{
     cursor, fetch_size, micros, opt_time, page, seq_cursor, time, time_key, time_key_cursor,
@@ -188,6 +188,9 @@ pub(crate) fn lapsed(
 /// Writes a stock batch inside the caller's transaction. Held puts are
 /// applied before deletes, so a hold both put and deleted ends deleted.
 pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
+    if let Some(fence) = &batch.fence {
+        check_fence(conn, fence)?;
+    }
     let mut put_level = conn.prepare_cached(
         "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -249,4 +252,34 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
         outbox::put_offset(conn, applied)?;
     }
     Ok(())
+}
+
+/// Refuses a batch whose writer's epoch is not the partition's any more.
+fn check_fence(conn: &Connection, fence: &crate::Fence) -> Result<()> {
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT epoch FROM partition_epochs WHERE log = ?1 AND partition = ?2")?
+        .query_row(params![fence.log, fence.partition], |r| r.get(0))
+        .optional()?;
+    match current {
+        Some(e) if u64::try_from(e).ok() == Some(fence.epoch) => Ok(()),
+        other => Err(crate::Error::Fenced(format!(
+            "{} partition {} is at epoch {}, the batch at {}",
+            fence.log,
+            fence.partition,
+            other.unwrap_or(0),
+            fence.epoch
+        ))),
+    }
+}
+
+/// Bumps and returns the epoch of a log partition.
+pub(crate) fn claim_partition(conn: &Connection, log: &str, partition: u32) -> Result<u64> {
+    let epoch: i64 = conn
+        .prepare_cached(
+            "INSERT INTO partition_epochs (log, partition, epoch) VALUES (?1, ?2, 1)
+             ON CONFLICT (log, partition) DO UPDATE SET epoch = epoch + 1
+             RETURNING epoch",
+        )?
+        .query_row(params![log, partition], |r| r.get(0))?;
+    Ok(u64::try_from(epoch).unwrap_or_default())
 }

@@ -117,6 +117,12 @@ impl Store for SqliteStore {
         self.write(move |tx| stock::write_batch(tx, &batch)).await
     }
 
+    async fn claim_partition(&self, log: &str, partition: u32) -> Result<u64> {
+        let log = log.to_owned();
+        self.write(move |tx| stock::claim_partition(tx, &log, partition))
+            .await
+    }
+
     async fn apply_stock_batches(&self, batches: &[StockBatch]) -> Result<()> {
         let batches = batches.to_vec();
         self.write(move |tx| batches.iter().try_for_each(|b| stock::write_batch(tx, b)))
