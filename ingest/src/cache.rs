@@ -27,7 +27,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         }
     }
 
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+    fn get<Q>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
@@ -43,7 +47,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         entries.insert(key, (Instant::now(), value));
     }
 
-    fn remove(&self, key: &K) {
+    fn remove<Q>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -63,7 +71,8 @@ pub struct Lookups {
     ttl: Duration,
     tokens: TtlMap<Vec<u8>, TokenRecord>,
     channels: TtlMap<String, Channel>,
-    skus: TtlMap<(String, String), Option<String>>,
+    /// Keyed by `channel_id NUL sku` (neither contains NUL).
+    skus: TtlMap<String, Option<String>>,
     products: TtlMap<String, Option<Product>>,
 }
 
@@ -85,7 +94,7 @@ impl Lookups {
         store: &dyn Store,
         hash: &[u8],
     ) -> agusto_store::Result<Option<TokenRecord>> {
-        if let Some(t) = self.tokens.get(&hash.to_vec(), self.ttl) {
+        if let Some(t) = self.tokens.get(hash, self.ttl) {
             return Ok(Some(t));
         }
         let found = store.token_by_hash(hash).await?;
@@ -101,7 +110,7 @@ impl Lookups {
         store: &dyn Store,
         id: &str,
     ) -> agusto_store::Result<Option<Channel>> {
-        if let Some(c) = self.channels.get(&id.to_owned(), self.ttl) {
+        if let Some(c) = self.channels.get(id, self.ttl) {
             return Ok(Some(c));
         }
         let found = store.get_channel(id).await?;
@@ -118,8 +127,11 @@ impl Lookups {
         channel_id: &str,
         sku: &str,
     ) -> agusto_store::Result<Option<String>> {
-        let key = (channel_id.to_owned(), sku.to_owned());
-        if let Some(p) = self.skus.get(&key, self.ttl) {
+        let mut key = String::with_capacity(channel_id.len() + sku.len() + 1);
+        key.push_str(channel_id);
+        key.push('\0');
+        key.push_str(sku);
+        if let Some(p) = self.skus.get(key.as_str(), self.ttl) {
             return Ok(p);
         }
         let found = store.resolve_sku(channel_id, sku).await?;
@@ -133,7 +145,7 @@ impl Lookups {
         store: &dyn Store,
         code: &str,
     ) -> agusto_store::Result<Option<Product>> {
-        if let Some(p) = self.products.get(&code.to_owned(), self.ttl) {
+        if let Some(p) = self.products.get(code, self.ttl) {
             return Ok(p);
         }
         let found = store.get_product(code).await?;
@@ -148,7 +160,7 @@ impl Lookups {
 
     /// A channel changed.
     pub fn channel_changed(&self, id: &str) {
-        self.channels.remove(&id.to_owned());
+        self.channels.remove(id);
     }
 
     /// A product or a SKU mapping changed.
@@ -166,9 +178,9 @@ mod tests {
     fn entries_expire_and_can_be_dropped() {
         let m: TtlMap<String, u32> = TtlMap::new();
         m.put("a".into(), 1);
-        assert_eq!(m.get(&"a".into(), Duration::from_secs(60)), Some(1));
-        assert_eq!(m.get(&"a".into(), Duration::ZERO), None);
-        m.remove(&"a".into());
-        assert_eq!(m.get(&"a".into(), Duration::from_secs(60)), None);
+        assert_eq!(m.get("a", Duration::from_secs(60)), Some(1));
+        assert_eq!(m.get("a", Duration::ZERO), None);
+        m.remove("a");
+        assert_eq!(m.get("a", Duration::from_secs(60)), None);
     }
 }

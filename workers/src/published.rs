@@ -29,11 +29,15 @@ impl PublishedLevels {
     /// live in has published nothing.
     pub fn levels(&self, codes: &[String]) -> Option<Vec<StockLevel>> {
         let n = self.partitions.len() as u32;
+        // One read lock per partition for the whole call.
+        let slots: Vec<_> = self
+            .partitions
+            .iter()
+            .map(|p| p.read().unwrap_or_else(|p| p.into_inner()))
+            .collect();
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
-            let slot = self.partitions[partition_for(code, n) as usize]
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let slot = &slots[partition_for(code, n) as usize];
             if let Some(level) = slot.as_ref()?.get(code) {
                 out.push(level.clone());
             }
