@@ -10,13 +10,13 @@
 //! mode a reader never waits for the writer) run in place, saving two thread
 //! hand-offs on the hot path.
 //!
-//! The writer does not checkpoint the WAL on commit (that copy stalled the
-//! commit path): a checkpointer thread copies committed pages back into the
-//! database beside the writer (`checkpoint.rs`).
+//! WAL checkpoints stay in the commit path (SQLite's automatic checkpoint
+//! every 1,000 pages). A checkpointer thread beside the writer was tried:
+//! 20 % more orders/s, but its fsync of the database file made the WAL
+//! fsyncs of commits wait behind it (p99 at half rate 42 → 300 ms).
 
 mod access;
 mod catalogue;
-mod checkpoint;
 mod codec;
 mod deliveries;
 #[cfg(test)]
@@ -96,15 +96,14 @@ impl SqliteStore {
         }
         writer.pragma_update(None, "synchronous", "FULL")?;
         let schema = migrations::migrate(&mut writer)?;
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let inner = Arc::new(Inner {
-            path: path.to_owned(),
-            schema,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-        });
-        checkpoint::start(Arc::downgrade(&inner))?;
-        Ok(SqliteStore { inner })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                schema,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
     }
 
     /// The database file.
