@@ -17,3 +17,4 @@ mod webhook_workers;
 mod webhooks;
 mod worker_defaults;
 mod workflow;
+mod zombie;

@@ -7,6 +7,7 @@ pub mod committer;
 pub mod domain;
 pub mod embedded;
 pub mod expiry;
+mod fault;
 pub mod ledger;
 pub mod metrics;
 mod order_outcome;

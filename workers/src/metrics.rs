@@ -49,3 +49,14 @@ pub static STORE_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
     .expect("metric registers once")
 });
+
+/// Writer batches refused because another writer claimed the partition
+/// since (a zombie's writes), by log.
+pub static FENCED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "agusto_writer_fenced_total",
+        "Writer batches refused because another writer owns the partition now",
+        &["log"]
+    )
+    .expect("metric registers once")
+});

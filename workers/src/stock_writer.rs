@@ -145,6 +145,9 @@ impl StockWriter {
             Err(e) => {
                 tracing::error!(partition = self.partition, error = %e, "stock batch not written");
                 self.fenced = matches!(e, agusto_store::Error::Fenced(_));
+                if self.fenced {
+                    crate::metrics::FENCED.with_label_values(&["stock"]).inc();
+                }
                 self.state = None;
                 if let Some(p) = &self.published {
                     p.forget(self.partition);
@@ -214,6 +217,14 @@ impl StockWriter {
             // Nothing changed (no-op commands, empty sweeps): no write needed;
             // replaying such commands changes nothing either.
             return Ok(replies);
+        }
+        if let Some(pause) = crate::fault::first_write_pause() {
+            tracing::warn!(
+                partition = self.partition,
+                ?pause,
+                "fault injection: pausing before the first store write"
+            );
+            tokio::time::sleep(pause).await;
         }
         let levels = self.published.as_ref().map(|_| batch.levels.clone());
         let started = Instant::now();
