@@ -204,3 +204,36 @@ async fn orders_use_the_channels_sku_mapping() {
         (Some("MP-BRS-05"), Some(2))
     );
 }
+
+/// Two placements of one external id at once, with lines in different stock
+/// partitions (so they would be decided by different writers): one order,
+/// the other answer 409, never two holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_placements_of_one_external_id_with_different_lines_place_one_order() {
+    let s = Server::start("dup-race", &[]);
+    let codes: Vec<String> = (0..64).map(|i| format!("DR-{i}")).collect();
+    let a = codes[0].clone();
+    let b = codes
+        .iter()
+        .find(|c| agusto_schemas::partition_for(c, 4) != agusto_schemas::partition_for(&a, 4))
+        .expect("a product of another partition")
+        .clone();
+    s.product(&a, 100).await;
+    s.product(&b, 100).await;
+    let (_, token) = s.channel("DupRace", json!({})).await;
+    for i in 0..30 {
+        let id = format!("dup-{i}");
+        let (lines_a, lines_b) = ([(a.as_str(), 1)], [(b.as_str(), 1)]);
+        let (x, y) = tokio::join!(
+            s.order(&token, &id, &lines_a),
+            s.order(&token, &id, &lines_b)
+        );
+        let mut statuses = [x.status.as_u16(), y.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "placement {i}");
+    }
+    let (_, held_a) = s.levels(&a).await;
+    let (_, held_b) = s.levels(&b).await;
+    assert_eq!(held_a + held_b, 30, "one hold per order");
+    drop(s);
+}

@@ -77,6 +77,11 @@ pub struct Warehouse {
     orders: OrderBus,
     store: Arc<dyn Store>,
     published: Option<Arc<crate::published::PublishedLevels>>,
+    /// Placements of one order id through this process go one at a time
+    /// (striped by id): two placements of one external id with different
+    /// lines may go to different stock partitions, and only the second
+    /// one's store read can see the first.
+    placing: Arc<[tokio::sync::Mutex<()>]>,
     order_wait: Duration,
     stock_wait: Duration,
 }
@@ -98,6 +103,9 @@ impl Warehouse {
             orders,
             store,
             published: None,
+            placing: (0..PLACING_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             order_wait,
             stock_wait,
         }
@@ -243,6 +251,10 @@ impl Warehouse {
     /// order writer of its id. A later command follows the order's lines.
     pub async fn order(&self, order_id: &str, cmd: OrderCommand) -> Result<OrderReply, Error> {
         let gone = |e: agusto_store::Error| Error::Unavailable(e.to_string());
+        let _placing = match &cmd {
+            OrderCommand::Place(new) => Some(self.placing[stripe(&new.order_id)].lock().await),
+            _ => None,
+        };
         let home = match &cmd {
             OrderCommand::Place(new) => {
                 let same_id = self.store.get_order(&new.order_id).await.map_err(gone)?;
@@ -314,6 +326,17 @@ impl Warehouse {
             .all(|c| self.stock.partition_of(c) == first)
             .then_some(first)
     }
+}
+
+/// Lock stripes of placements (see `Warehouse::placing`).
+const PLACING_STRIPES: usize = 4096;
+
+/// The placement stripe of an order id.
+fn stripe(order_id: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    order_id.hash(&mut h);
+    (h.finish() % PLACING_STRIPES as u64) as usize
 }
 
 /// The error a stock reply other than the expected outcome stands for.
