@@ -1,5 +1,5 @@
 //! Orders: one row each (lines, history and the storefront's objects as JSON
-//! text) plus `order_lines`, which open-order totals are summed from.
+//! text). Open-order totals are summed from the lines of the open orders.
 
 use agusto_schemas::{Order, OrderStatus, Timestamp};
 use rusqlite::{Connection, Row, ToSql, params};
@@ -130,14 +130,20 @@ pub(crate) fn open_quantities(conn: &Connection) -> Result<Vec<(String, i64)>> {
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
     let sql = format!(
-        "SELECT l.product_code, SUM(l.quantity)
-         FROM orders o JOIN order_lines l ON l.order_id = o.id
-         WHERE o.status IN ({}) GROUP BY l.product_code ORDER BY l.product_code",
+        "SELECT lines FROM orders WHERE status IN ({})",
         holding.join(", ")
     );
-    conn.prepare_cached(&sql)?
-        .query_and_then([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect()
+    let mut totals: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        let lines: Vec<agusto_schemas::OrderLine> = from_json(&text, "order lines")?;
+        for l in lines {
+            *totals.entry(l.product_code).or_default() += l.quantity;
+        }
+    }
+    Ok(totals.into_iter().collect())
 }
 
 /// Writes an order batch inside the caller's transaction.
@@ -183,29 +189,5 @@ pub(crate) fn put_order(conn: &Connection, o: &Order) -> Result<()> {
         o.customer.as_ref().map(to_json).transpose()?,
         o.shipping_address.as_ref().map(to_json).transpose()?,
     ])?;
-    // Lines do not change once placed, so for an existing order these
-    // statements match its rows and write nothing.
-    let mut put_line = conn.prepare_cached(
-        "INSERT INTO order_lines (order_id, line_no, sku, product_code, quantity)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (order_id, line_no) DO UPDATE SET
-             sku = excluded.sku, product_code = excluded.product_code,
-             quantity = excluded.quantity
-         WHERE sku <> excluded.sku OR product_code <> excluded.product_code
-             OR quantity <> excluded.quantity",
-    )?;
-    let mut count = 0_i64;
-    for (line_no, line) in (0_i64..).zip(&o.lines) {
-        put_line.execute(params![
-            o.id,
-            line_no,
-            line.sku,
-            line.product_code,
-            line.quantity
-        ])?;
-        count = line_no + 1;
-    }
-    conn.prepare_cached("DELETE FROM order_lines WHERE order_id = ?1 AND line_no >= ?2")?
-        .execute(params![o.id, count])?;
     Ok(())
 }
