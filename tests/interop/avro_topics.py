@@ -3,7 +3,7 @@
 Starts a Tansu broker, `agusto migrate`, `agusto worker all` and `agusto
 ingest` (SQLite store), drives a short warehouse workflow over HTTP (product,
 receipt, adjustment, channel, order, paid, pick, pack, complete, a cancelled
-order, a short order), then consumes every topic on the broker from the
+order, a short order, an order spanning stock partitions), then consumes every topic on the broker from the
 beginning with confluent-kafka and decodes every value as Avro single-object
 encoding with fastavro: the fingerprint in the header must be the CRC-64-AVRO
 fingerprint fastavro computes from the Parsing Canonical Form of one of
@@ -94,7 +94,8 @@ def start_cluster(procs, work, binary, token):
 
 
 def drive_workflow(base, admin):
-    """The seed workflow plus a cancel, a short order and an adjustment."""
+    """The seed workflow plus a cancel, a short order, an adjustment and an
+    order whose lines span stock partitions."""
     u = base + "/api/v1"
     expect((200, 201), "PUT", f"{u}/products/AVRO-KOPI", admin, {"name": "Kopi", "active": True})
     expect(201, "POST", f"{u}/stock/receipts", admin,
@@ -119,6 +120,15 @@ def drive_workflow(base, admin):
     expect(200, "POST", f"{u}/orders/{other['id']}/cancel", shop)
     expect(422, "POST", f"{u}/orders", shop,
            {"external_id": "AVRO-3", "lines": [{"sku": "AVRO-KOPI", "quantity": 1000}]})
+    # An order over eight products: its lines span stock partitions, so it
+    # goes over agusto.order.commands (the orders above took one hop).
+    spread = [f"AVRO-SPAN-{i}" for i in range(8)]
+    for code in spread:
+        expect((200, 201), "PUT", f"{u}/products/{code}", admin, {"name": code, "active": True})
+    expect(201, "POST", f"{u}/stock/receipts", admin,
+           {"reference": "PO-AVRO-2", "lines": [{"product_code": c, "quantity": 5} for c in spread]})
+    expect(201, "POST", f"{u}/orders", shop,
+           {"external_id": "AVRO-4", "lines": [{"sku": c, "quantity": 1} for c in spread]})
 
 
 def read_all(brokers):
@@ -199,7 +209,7 @@ def check(brokers, schemas):
     text = "\n".join(seen)
     for needle in ("PO-AVRO-1", "JNE-AVRO-1", "dev.agusto.v1.order_action.Complete",
                    "dev.agusto.v1.order_action.Cancel", "dev.agusto.v1.order_reply.Short",
-                   "dispatched"):
+                   "dev.agusto.v1.stock_command.Order", "AVRO-4", "dispatched"):
         if needle not in text:
             failures.append(f"no decoded message holds {needle!r}")
     for topic in sorted(counts):
