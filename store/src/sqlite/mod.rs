@@ -10,10 +10,13 @@
 //! mode a reader never waits for the writer) run in place, saving two thread
 //! hand-offs on the hot path.
 //!
-//! WAL checkpoints stay in the commit path (SQLite's automatic checkpoint
-//! every 1,000 pages). A checkpointer thread beside the writer was tried:
-//! 20 % more orders/s, but its fsync of the database file made the WAL
-//! fsyncs of commits wait behind it (p99 at half rate 42 → 300 ms).
+//! WAL checkpoints stay in the commit path, every [`CHECKPOINT_PAGES`]
+//! pages (SQLite's default is 1,000): smaller checkpoints are smaller
+//! stalls of the commit that runs them (uniform orders at 2,900/s: p99 14.5
+//! → 10.8 ms, p99.9 93 → 19 ms; same throughput). A checkpointer thread
+//! beside the writer was tried: 20 % more orders/s, but its fsync of the
+//! database file made the WAL fsyncs of commits wait behind it (p99 at half
+//! rate 42 → 300 ms).
 
 mod access;
 mod catalogue;
@@ -41,6 +44,9 @@ use crate::{Error, Result, SchemaChange};
 /// How long a connection waits for another connection's lock before the
 /// operation fails as `Unavailable`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// WAL pages after which a commit checkpoints (see the module docs).
+const CHECKPOINT_PAGES: i64 = 250;
 
 /// Idle read connections kept for reuse; more are opened on demand.
 const IDLE_READERS: usize = 64;
@@ -95,6 +101,7 @@ impl SqliteStore {
             )));
         }
         writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
         let schema = migrations::migrate(&mut writer)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
