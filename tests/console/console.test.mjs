@@ -260,6 +260,13 @@ describe('staff console', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     await page.getByRole('link', { name: 'Bahasa Indonesia' }).click();
     await page.getByRole('heading', { name: 'Daftar ambil' }).waitFor();
+    // A way back that is not a plain console path (a control character,
+    // another host) leads to /console, never to a server error.
+    for (const back of ['/console%0Ax', '/console%0D%0ASet-Cookie:%20x=1', '//evil.example/console']) {
+      const odd = await page.request.get(server.base + `/console/lang/en?back=${back}`, { maxRedirects: 0 });
+      assert.equal(odd.status(), 303, back);
+      assert.equal(odd.headers().location, '/console', back);
+    }
     await context.close();
   });
 

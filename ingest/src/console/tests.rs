@@ -1,11 +1,12 @@
 //! Unit tests of the console's request reading: language choice, cookies,
-//! the origin check, percent-encoding.
+//! the origin check, percent-encoding, the language switch's way back.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::api::enc;
 use super::i18n::Lang;
 use super::session::{cookie, same_origin, same_secret, set_cookie};
+use super::sign_in::console_path;
 
 fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -79,4 +80,39 @@ fn path_segments_are_percent_encoded() {
     assert_eq!(enc("KOPI-250"), "KOPI-250");
     assert_eq!(enc("a/b c?&"), "a%2Fb%20c%3F%26");
     assert_eq!(enc("é"), "%C3%A9");
+}
+
+#[test]
+fn the_language_switch_returns_only_to_a_plain_console_path() {
+    for good in [
+        "/console",
+        "/console/pick-list",
+        "/console/stock/KOPI%20250",
+        "/console/stock?q=teh",
+        "/console/orders/ord_1/slip",
+    ] {
+        assert_eq!(console_path(good), good);
+    }
+    for bad in [
+        "/console\nx",
+        "/console/\rSet-Cookie:x=1",
+        "/console/\u{0}",
+        "/console/\u{7f}",
+        "/console/\tx",
+        "/console/ x",
+        "/console/é",
+        "/consolex",
+        "/console//evil.example",
+        "/console/..",
+        "/console/../api/v1/orders",
+        "/console/%2e%2E/api",
+        "/console/./x",
+        "/console\\evil",
+        "https://evil.example/console",
+        "//evil.example",
+        "",
+    ] {
+        assert_eq!(console_path(bad), "/console", "{bad:?}");
+    }
+    assert_eq!(console_path(&format!("/console/{}", "a".repeat(3000))), "/console");
 }

@@ -1,0 +1,159 @@
+//! Whole console requests against a stand-in API router: what a browser
+//! gets back (status, `Location`, page, cookies) and which API calls the
+//! console made.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// The retries the stand-in API was asked for, in order.
+type Retries = Arc<Mutex<Vec<String>>>;
+
+fn problem(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `retry`: deliveries named `dlv_ok…` are queued again, others are unknown.
+async fn retry(State(retries): State<Retries>, Path(id): Path<String>) -> Response {
+    retries.lock().unwrap().push(id.clone());
+    if id.starts_with("dlv_ok") {
+        Json(json!({"id": id, "status": "pending"})).into_response()
+    } else {
+        let detail = format!("delivery {id} not found");
+        problem(
+            StatusCode::NOT_FOUND,
+            json!({"status": 404, "code": "not_found", "detail": detail}),
+        )
+    }
+}
+
+/// `adjustments`: refused, as the API refuses one below 0 (or, with
+/// `expected_version` 3, as a count against an older version).
+async fn adjust(Json(body): Json<Value>) -> Response {
+    if body.get("expected_version") == Some(&json!(3)) {
+        return problem(
+            StatusCode::CONFLICT,
+            json!({"status": 409, "code": "conflict", "current_version": 4,
+                   "detail": "the product is at version 4, not the expected_version"}),
+        );
+    }
+    problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"status": 422, "code": "validation_failed", "detail": "validation failed",
+               "errors": [{"field": "lines",
+                           "message": "adjustment would take on_hand of TEH-100 below 0 (on_hand 12)"}]}),
+    )
+}
+
+fn stand_in_api(retries: Retries) -> Router {
+    let empty = || async { Json(json!({"items": [], "next_cursor": null})) };
+    Router::new()
+        .route("/api/v1/webhooks/deliveries", get(empty))
+        .route("/api/v1/orders", get(empty))
+        .route("/api/v1/products", get(empty))
+        .route("/api/v1/webhooks/deliveries/{id}/retry", post(retry))
+        .route("/api/v1/stock/adjustments", post(adjust))
+        .with_state(retries)
+}
+
+/// An answer as a browser sees it.
+struct Seen {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+/// A browser of the console (its cookies) in front of the stand-in API.
+struct Browser {
+    app: Router,
+    cookies: Vec<(String, String)>,
+    retries: Retries,
+}
+
+impl Browser {
+    fn new() -> Self {
+        let retries = Retries::default();
+        Browser {
+            app: super::router(stand_in_api(retries.clone())),
+            cookies: Vec::new(),
+            retries,
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        let found = self.cookies.iter().find(|(k, _)| k == name);
+        found.map(|(_, v)| v.clone())
+    }
+
+    async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Seen {
+        let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let req = req
+            .header(header::HOST, "console.test")
+            .header(header::COOKIE, jar.join("; "))
+            .body(body)
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(self.app.clone(), req)
+            .await
+            .unwrap();
+        for c in resp.headers().get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let (name, value) = c.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.retain(|(k, _)| k != name);
+            if !c.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(bytes.to_vec()).unwrap();
+        Seen {
+            status,
+            location,
+            body,
+        }
+    }
+
+    async fn get(&mut self, uri: &str) -> Seen {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    async fn post(&mut self, uri: &str, form: &[(&str, &str)]) -> Seen {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let req = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "http://console.test");
+        self.send(req, Body::from(body)).await
+    }
+}
+
+#[tokio::test]
+async fn a_control_character_in_the_way_back_is_refused_not_a_server_error() {
+    let mut b = Browser::new();
+    for back in ["/console%0Ax", "/console%0D%0ASet-Cookie:%20x=1", "%2F%2Fevil.example"] {
+        let seen = b.get(&format!("/console/lang/id?back={back}")).await;
+        assert_eq!(seen.status, StatusCode::SEE_OTHER, "{back}");
+        assert_eq!(seen.location, "/console", "{back}");
+        assert_eq!(b.cookie("agusto_console_lang").as_deref(), Some("id"));
+    }
+    let seen = b.get("/console/lang/en?back=%2Fconsole%2Fstock%3Fq%3Dteh").await;
+    assert_eq!(seen.location, "/console/stock?q=teh");
+    assert_eq!(b.cookie("agusto_console_lang").as_deref(), Some("en"));
+}
