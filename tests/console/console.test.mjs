@@ -198,6 +198,22 @@ describe('staff console', () => {
     await page.click('form[action$="/adjustment"] button[type=submit]');
     await page.getByText('Stock adjusted.').waitFor();
     assert.equal(await onHand('TEH-100'), before + 10);
+
+    // Refused adjustments say what the API said: below 0, and a count
+    // against a version that is no longer the product's.
+    await page.fill('#adjust-amount', '-100000');
+    await page.fill('#adjust-reason', 'miscount');
+    await page.click('form[action$="/adjustment"] button[type=submit]');
+    await page.getByText('Some values are not allowed. lines: adjustment would take on_hand of TEH-100 below 0').waitFor();
+    await check(page, '10b-adjustment-refused');
+    const version = (await api('GET', '/api/v1/inventory/TEH-100', server.admin)).body.version;
+    await page.locator('form[action$="/adjustment"] input[name=expected_version]')
+      .evaluate((el) => { el.value = '1'; });
+    await page.fill('#adjust-amount', '1');
+    await page.fill('#adjust-reason', 'recount');
+    await page.click('form[action$="/adjustment"] button[type=submit]');
+    await page.getByText(`it is now at version ${version}.`).waitFor();
+    assert.equal(await onHand('TEH-100'), before + 10);
     await context.close();
   });
 

@@ -144,6 +144,30 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Signs in with `token` through the sign-in form; the session id.
+    async fn sign_in(&mut self, token: &str) -> String {
+        let form = self.get("/console/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let pre = self.cookie("agusto_console_pre").expect("the form's cookie");
+        let seen = self
+            .post("/console/sign-in", &[("csrf", &pre), ("token", token)])
+            .await;
+        assert_eq!(seen.status, StatusCode::SEE_OTHER, "{}", seen.body);
+        assert_eq!(seen.location, "/console/pick-list");
+        self.cookie("agusto_console").expect("a session")
+    }
+
+    /// The session's CSRF token, read from a page's sign-out form.
+    async fn csrf(&mut self) -> String {
+        let page = self.get("/console/webhooks").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let field = r#"name="csrf" value=""#;
+        let at = page.body.find(field).expect("a form") + field.len();
+        page.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
 #[tokio::test]
 async fn a_control_character_in_the_way_back_is_refused_not_a_server_error() {
     let mut b = Browser::new();
@@ -156,4 +180,29 @@ async fn a_control_character_in_the_way_back_is_refused_not_a_server_error() {
     let seen = b.get("/console/lang/en?back=%2Fconsole%2Fstock%3Fq%3Dteh").await;
     assert_eq!(seen.location, "/console/stock?q=teh");
     assert_eq!(b.cookie("agusto_console_lang").as_deref(), Some("en"));
+}
+
+#[tokio::test]
+async fn a_refused_adjustment_shows_what_the_api_said() {
+    let mut b = Browser::new();
+    b.sign_in("stf_test").await;
+    let csrf = b.csrf().await;
+    let form = [("csrf", csrf.as_str()), ("mode", "delta"), ("amount", "-20"), ("reason", "count")];
+    let seen = b.post("/console/stock/TEH-100/adjustment", &form).await;
+    assert_eq!(seen.status, StatusCode::SEE_OTHER);
+    assert_eq!(seen.location, "/console/stock/TEH-100");
+    let page = b.get("/console/webhooks").await;
+    assert!(
+        page.body.contains(
+            "Some values are not allowed. lines: adjustment would take on_hand of TEH-100 \
+             below 0 (on_hand 12)."
+        ),
+        "{}",
+        page.body
+    );
+
+    let stale = [("csrf", csrf.as_str()), ("amount", "1"), ("reason", "count"), ("expected_version", "3")];
+    b.post("/console/stock/TEH-100/adjustment", &stale).await;
+    let page = b.get("/console/webhooks").await;
+    assert!(page.body.contains("it is now at version 4"), "{}", page.body);
 }

@@ -204,9 +204,5 @@ pub(crate) async fn act(
 }
 
 fn not_found(action: &str) -> super::api::Problem {
-    super::api::Problem {
-        status: 404,
-        code: "not_found".into(),
-        detail: format!("no order action {action}"),
-    }
+    super::api::Problem::new(404, "not_found", format!("no order action {action}"))
 }

@@ -1,9 +1,12 @@
 //! Unit tests of the console's request reading: language choice, cookies,
-//! the origin check, percent-encoding, the language switch's way back.
+//! the origin check, percent-encoding, the language switch's way back; API
+//! problems in words.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use super::api::enc;
+use serde_json::json;
+
+use super::api::{Problem, enc};
 use super::i18n::Lang;
 use super::session::{cookie, same_origin, same_secret, set_cookie};
 use super::sign_in::console_path;
@@ -115,4 +118,62 @@ fn the_language_switch_returns_only_to_a_plain_console_path() {
         assert_eq!(console_path(bad), "/console", "{bad:?}");
     }
     assert_eq!(console_path(&format!("/console/{}", "a".repeat(3000))), "/console");
+}
+
+#[test]
+fn a_refused_change_names_what_the_api_named_in_both_languages() {
+    let (en, id) = (Lang::En.texts(), Lang::Id.texts());
+    let invalid = Problem::from_body(
+        422,
+        &json!({"code": "validation_failed", "detail": "validation failed", "errors": [
+            {"field": "lines", "message": "adjustment would take on_hand of TEH-100 below 0 (on_hand 12)"},
+            {"field": "reason", "message": "must not be empty"},
+            "not an object", {"nested": {"field": 1}}]}),
+    );
+    assert_eq!(invalid.errors.len(), 2);
+    assert_eq!(
+        en.problem(&invalid),
+        "Some values are not allowed. lines: adjustment would take on_hand of TEH-100 \
+         below 0 (on_hand 12); reason: must not be empty."
+    );
+    assert!(id.problem(&invalid).starts_with("Beberapa nilai tidak diizinkan. lines: "));
+
+    let short = Problem::from_body(
+        422,
+        &json!({"code": "insufficient_stock", "detail": "insufficient stock", "shortages": [
+            {"sku": "KOPI-250", "requested": 5, "available": 2},
+            {"sku": "TEH-100", "requested": "lots", "available": 0}]}),
+    );
+    assert_eq!(
+        en.problem(&short),
+        "Not enough stock. KOPI-250: 5 requested, 2 available."
+    );
+    assert_eq!(
+        id.problem(&short),
+        "Stok tidak cukup. KOPI-250: diminta 5, tersedia 2."
+    );
+
+    let counted = Problem::from_body(
+        409,
+        &json!({"code": "conflict", "current_version": 8,
+                "detail": "the product is at version 8, not the expected_version"}),
+    );
+    assert!(en.problem(&counted).contains("now at version 8"));
+    assert!(id.problem(&counted).contains("sekarang versi 8"));
+
+    let unknown = Problem::from_body(422, &json!({"code": "unknown_sku", "skus": ["X-1", 2, "Y-2"]}));
+    assert_eq!(en.problem(&unknown), "A product code is not known. X-1, Y-2.");
+
+    // Only a detail (or a title), or nothing usable at all.
+    let moved = Problem::from_body(409, &json!({"code": "invalid_transition", "detail": "order is packed; cannot pick"}));
+    assert_eq!(
+        en.problem(&moved),
+        "The order is not in a state that allows this step. (order is packed; cannot pick)"
+    );
+    let odd = Problem::from_body(
+        422,
+        &json!({"code": "validation_failed", "errors": {"field": "x"}, "shortages": 3, "title": "Validation failed"}),
+    );
+    assert_eq!(en.problem(&odd), "Some values are not allowed. (Validation failed)");
+    assert_eq!(Problem::from_body(502, &json!(null)).code, "");
 }

@@ -113,11 +113,7 @@ async fn replay_all(
     t: &Texts,
 ) -> Result<String, Problem> {
     if ids.is_empty() {
-        return Err(Problem {
-            status: 422,
-            code: "validation_failed".into(),
-            detail: t.nothing_selected.into(),
-        });
+        return Err(Problem::new(422, "validation_failed", t.nothing_selected));
     }
     let mut done = Vec::new();
     for id in ids.iter().take(LIMIT) {
