@@ -21,9 +21,9 @@ async function check(page, name) {
   assert.deepEqual(await seriousViolations(page), [], `accessibility of ${name}`);
 }
 
-/** A paid order from the shop; its id. */
-async function paidOrder(externalId, lines) {
-  const placed = await api('POST', '/api/v1/orders', shop.api_token, { external_id: externalId, lines });
+/** A paid order from the shop (with `extra` fields: customer, address); its id. */
+async function paidOrder(externalId, lines, extra = {}) {
+  const placed = await api('POST', '/api/v1/orders', shop.api_token, { external_id: externalId, lines, ...extra });
   assert.equal(placed.status, 201, JSON.stringify(placed.body));
   const paid = await api('PATCH', `/api/v1/orders/${placed.body.id}/paid`, shop.api_token);
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
@@ -97,7 +97,11 @@ describe('staff console', () => {
     const older = await paidOrder('TK-1000', [{ sku: 'TEH-100', quantity: 3 }]);
     await page.reload();
     await page.evaluate(() => { window.stillHere = true; });
-    const id = await paidOrder('TK-1001', [{ sku: 'KOPI-250', quantity: 2 }, { sku: 'TEH-100', quantity: 1 }]);
+    const id = await paidOrder('TK-1001', [{ sku: 'KOPI-250', quantity: 2 }, { sku: 'TEH-100', quantity: 1 }], {
+      customer: { name: 'Siti Rahma', email: 'siti@example.com', loyalty: { tier: 'gold' } },
+      shipping_address: { postal_code: '90111', city: 'Makassar', street: 'Jl. Somba Opu 12',
+        province: 'Sulawesi Selatan', geo: { lat: -5.1 }, internal_ref: 'XYZ-9' },
+    });
     await page.locator(`tr[data-order="${id}"]`).waitFor({ timeout: 15000 });
     assert.equal(await page.evaluate(() => window.stillHere), true, 'no reload');
     const shown = await page.locator('tr[data-order]').evaluateAll((rows) => rows.map((r) => r.dataset.order));
@@ -152,6 +156,12 @@ describe('staff console', () => {
 
     await page.goto(server.base + `/console/orders/${id}/slip`);
     await page.getByRole('heading', { name: /Packing slip/ }).waitFor();
+    // The address's known keys in a fixed order; nothing else of the customer.
+    const address = await page.locator('address').evaluate((a) => a.innerText.split('\n').filter(Boolean));
+    assert.deepEqual(address, ['Siti Rahma', 'Jl. Somba Opu 12', 'Makassar', 'Sulawesi Selatan', '90111']);
+    for (const hidden of ['siti@example.com', 'gold', 'XYZ-9', '-5.1']) {
+      assert.ok(!(await page.content()).includes(hidden), `${hidden} is not on the slip`);
+    }
     await check(page, '08-packing-slip');
     await context.close();
   });

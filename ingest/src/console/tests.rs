@@ -1,6 +1,6 @@
 //! Unit tests of the console's request reading: language choice, cookies,
 //! the origin check, percent-encoding, the language switch's way back; API
-//! problems in words.
+//! problems in words; the packing slip's address.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::api::{Problem, enc};
 use super::i18n::Lang;
+use super::orders::address_lines;
 use super::session::{cookie, same_origin, same_secret, set_cookie};
 use super::sign_in::console_path;
 
@@ -176,4 +177,42 @@ fn a_refused_change_names_what_the_api_named_in_both_languages() {
     );
     assert_eq!(en.problem(&odd), "Some values are not allowed. (Validation failed)");
     assert_eq!(Problem::from_body(502, &json!(null)).code, "");
+}
+
+#[test]
+fn the_slip_prints_the_known_address_keys_in_order_and_nothing_else() {
+    let customer = json!({"name": "Siti Rahma", "email": "siti@example.com", "phone": "0812-1",
+                          "loyalty": {"tier": "gold"}, "note": "VIP"});
+    let ship_to = json!({"country": "ID", "postal_code": 90111, "city": "Makassar",
+                         "province": "Sulawesi Selatan", "street": "Jl. Somba Opu 12",
+                         "geo": {"lat": -5.1, "lng": 119.4}, "tags": ["fragile"],
+                         "internal_ref": "XYZ", "line2": "  ", "district": null});
+    assert_eq!(
+        address_lines(Some(&customer), Some(&ship_to)),
+        [
+            "Siti Rahma",
+            "0812-1",
+            "Jl. Somba Opu 12",
+            "Makassar",
+            "Sulawesi Selatan",
+            "90111",
+            "ID"
+        ]
+    );
+    // The address's own recipient wins over the customer's name.
+    let named = json!({"name": "Budi", "city": "Makassar"});
+    assert_eq!(
+        address_lines(Some(&customer), Some(&named)),
+        ["Budi", "0812-1", "Makassar"]
+    );
+    // API.md's example; then shapes that are not objects at all.
+    let example = json!({"city": "Makassar", "postal_code": "90111"});
+    assert_eq!(
+        address_lines(Some(&json!({"name": "Siti Rahma"})), Some(&example)),
+        ["Siti Rahma", "Makassar", "90111"]
+    );
+    assert!(address_lines(Some(&json!("Siti")), Some(&json!([1, 2]))).is_empty());
+    assert!(address_lines(None, None).is_empty());
+    let long = json!({"street": "x".repeat(5000)});
+    assert_eq!(address_lines(None, Some(&long))[0].len(), 200);
 }
