@@ -199,6 +199,11 @@ describe('staff console', () => {
     await page.request.post(url, { form, maxRedirects: 0 });
     await page.request.post(url, { form, maxRedirects: 0 });
     assert.equal(await onHand('TEH-100'), before + 12);
+    // The pick list's poll and the language switch leave the message for
+    // the next page.
+    assert.equal((await page.request.get(server.base + '/console/pick-list/rows')).status(), 200);
+    const switched = await page.request.get(server.base + '/console/lang/en?back=/console/stock/TEH-100', { maxRedirects: 0 });
+    assert.equal(switched.status(), 303);
     await page.reload();
     await page.getByText('already recorded').waitFor();
 

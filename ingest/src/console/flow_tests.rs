@@ -206,3 +206,25 @@ async fn a_refused_adjustment_shows_what_the_api_said() {
     let page = b.get("/console/webhooks").await;
     assert!(page.body.contains("it is now at version 4"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn only_a_full_page_takes_the_message_a_change_left() {
+    let mut b = Browser::new();
+    b.sign_in("stf_test").await;
+    let csrf = b.csrf().await;
+    let form = [("csrf", csrf.as_str()), ("amount", "-20"), ("reason", "count")];
+    b.post("/console/stock/TEH-100/adjustment", &form).await;
+    // The pick list's poll, the language switch and `/console` pass it by …
+    let rows = b.get("/console/pick-list/rows").await;
+    assert_eq!(rows.status, StatusCode::OK);
+    assert!(!rows.body.contains("below 0"), "{}", rows.body);
+    let switched = b.get("/console/lang/id?back=%2Fconsole%2Fwebhooks").await;
+    assert_eq!(switched.location, "/console/webhooks");
+    assert_eq!(b.get("/console").await.location, "/console/pick-list");
+    // … the next page shows it, once.
+    let page = b.get("/console/webhooks").await;
+    assert!(page.body.contains("Beberapa nilai tidak diizinkan. lines: "), "{}", page.body);
+    assert!(page.body.contains(r#"role="alert""#));
+    let again = b.get("/console/webhooks").await;
+    assert!(!again.body.contains("below 0"), "{}", again.body);
+}

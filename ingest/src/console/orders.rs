@@ -82,7 +82,7 @@ async fn read(
 /// `GET /console/orders/{id}`.
 pub(crate) async fn page(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<String>,
 ) -> Response {
     let read = async {
@@ -106,7 +106,8 @@ pub(crate) async fn page(
     let here = format!("/console/orders/{}", o.id_enc);
     let page = OrderPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             format!("{} {}", t.order, o.external_id),
             "pick",
             &here,
@@ -172,7 +173,7 @@ pub(crate) fn address_lines(customer: Option<&Value>, ship_to: Option<&Value>) -
 /// `GET /console/orders/{id}/slip`: the packing slip, for printing.
 pub(crate) async fn slip(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<String>,
 ) -> Response {
     let read = async {
@@ -189,7 +190,8 @@ pub(crate) async fn slip(
     let here = format!("/console/orders/{}/slip", o.id_enc);
     let page = SlipPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             format!("{} — {}", t.packing_slip, o.external_id),
             "pick",
             &here,

@@ -118,7 +118,7 @@ struct PickRows {
 }
 
 /// `GET /console/pick-list`.
-pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Response {
+pub(crate) async fn page(State(console): State<Shared>, staff: Staff) -> Response {
     let orders = match waiting(&console, &staff).await {
         Ok(o) => o,
         Err(p) => return read_failed(&console, staff, &p),
@@ -126,7 +126,8 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
     let t = staff.lang.texts();
     let page = PickListPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.pick_list_title.to_owned(),
             "pick",
             "/console/pick-list",
@@ -186,7 +187,7 @@ struct PrintPage {
 /// code order, for a print stylesheet.
 pub(crate) async fn print(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs: Vec<(String, String)> =
@@ -219,7 +220,8 @@ pub(crate) async fn print(
     let t = staff.lang.texts();
     let page = PrintPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.pick_list_title.to_owned(),
             "pick",
             "/console/pick-list",

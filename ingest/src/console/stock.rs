@@ -157,7 +157,7 @@ fn matching<'a>(cat: &'a Catalogue, q: &str) -> Vec<&'a ProductInfo> {
 /// product (code or barcode) goes straight to it.
 pub(crate) async fn search(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs: Vec<(String, String)> =
@@ -206,7 +206,8 @@ pub(crate) async fn search(
     let t = staff.lang.texts();
     let page = SearchPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.stock_title.to_owned(),
             "stock",
             "/console/stock",
@@ -256,7 +257,7 @@ struct ProductPage {
 /// `GET /console/stock/{code}?cursor=`: levels, forms and ledger.
 pub(crate) async fn product(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(code): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -318,7 +319,7 @@ pub(crate) async fn product(
     };
     let here = format!("/console/stock/{code_enc}");
     let page = ProductPage {
-        f: Frame::staff(&mut staff, title, "stock", &here),
+        f: Frame::staff(&console, &staff, title, "stock", &here),
         t,
         r: StockRow::new(&info, Some(&level)),
         show_damaged: level.get("damaged").is_some(),

@@ -47,7 +47,7 @@ struct DeadLettersPage {
 }
 
 /// `GET /console/webhooks`: the dead letters, newest first.
-pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Response {
+pub(crate) async fn page(State(console): State<Shared>, staff: Staff) -> Response {
     let uri = format!("/api/v1/webhooks/deliveries?status=failed&limit={LIMIT}");
     let list = match console
         .api
@@ -82,7 +82,8 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
     let t = staff.lang.texts();
     let page = DeadLettersPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.dead_letters_title.to_owned(),
             "webhooks",
             "/console/webhooks",
