@@ -313,6 +313,31 @@ describe('staff console', () => {
     await context.close();
   });
 
+  test('signing in again ends the previous session', T, async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await signIn(context, server.base, staff.token);
+    const first = (await context.cookies()).find((c) => c.name === 'agusto_console');
+    // A sign-in form opened while signed out (another tab), sent while signed in.
+    await context.clearCookies({ name: 'agusto_console' });
+    await page.goto(server.base + '/console/sign-in');
+    await context.addCookies([first]);
+    await page.fill('#token', staff.token);
+    await page.press('#token', 'Enter');
+    await page.waitForURL(/\/console\/pick-list$/, { timeout: 10000 });
+    const second = (await context.cookies()).find((c) => c.name === 'agusto_console');
+    assert.notEqual(second.value, first.value);
+    // The first session id signs nobody in any more.
+    const other = await browser.newContext({ locale: 'en-US' });
+    await other.addCookies([first]);
+    const old = await other.newPage();
+    await old.goto(server.base + '/console/pick-list');
+    assert.match(old.url(), /\/console\/sign-in$/);
+    await other.close();
+    await page.reload();
+    assert.match(page.url(), /\/console\/pick-list$/);
+    await context.close();
+  });
+
   test('sign-out and a revoked token end the session', T, async () => {
     const context = await browser.newContext({ locale: 'en-US' });
     const page = await signIn(context, server.base, staff.token);

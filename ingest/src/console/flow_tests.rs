@@ -228,3 +228,25 @@ async fn only_a_full_page_takes_the_message_a_change_left() {
     let again = b.get("/console/webhooks").await;
     assert!(!again.body.contains("below 0"), "{}", again.body);
 }
+
+#[tokio::test]
+async fn signing_in_again_ends_the_previous_session() {
+    let mut b = Browser::new();
+    let first = b.sign_in("stf_one").await;
+    // The form as a tab opened before shows it, sent with the session cookie.
+    b.cookies.retain(|(k, _)| k != "agusto_console");
+    assert_eq!(b.get("/console/sign-in").await.status, StatusCode::OK);
+    b.cookies.push(("agusto_console".into(), first.clone()));
+    let pre = b.cookie("agusto_console_pre").unwrap();
+    let seen = b
+        .post("/console/sign-in", &[("csrf", &pre), ("token", "stf_two")])
+        .await;
+    assert_eq!(seen.location, "/console/pick-list");
+    let second = b.cookie("agusto_console").unwrap();
+    assert_ne!(first, second);
+    assert_eq!(b.get("/console/pick-list").await.status, StatusCode::OK);
+    b.cookies.retain(|(k, _)| k != "agusto_console");
+    b.cookies.push(("agusto_console".into(), first));
+    let old = b.get("/console/pick-list").await;
+    assert_eq!(old.location, "/console/sign-in", "the first session is over");
+}

@@ -60,7 +60,7 @@ pub(crate) async fn form(v: Visitor, RawQuery(q): RawQuery) -> Response {
 
 /// `POST /console/sign-in`: checks the token against the API (a staff
 /// read: 401 for an unknown token, 403 for a channel token) and starts a
-/// session.
+/// session, ending the one the browser had before.
 pub(crate) async fn submit(State(console): State<Shared>, v: Visitor, req: Request) -> Response {
     let peer = req
         .extensions()
@@ -96,6 +96,11 @@ pub(crate) async fn submit(State(console): State<Shared>, v: Visitor, req: Reque
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_GATEWAY);
             return sign_in_page(&v, status, Some(t.problem(&p)));
         }
+    }
+    // Signing in again ends this browser's previous session, so the server
+    // keeps no token the browser can no longer use.
+    if let Some(previous) = cookie(&parts.headers, COOKIE) {
+        console.sessions.end(previous);
     }
     let sid = console.sessions.start(token.to_owned());
     let mut resp = Redirect::to("/console/pick-list").into_response();
