@@ -249,8 +249,19 @@ describe('staff console', () => {
     await page.locator(`tr[data-delivery="${failed[0].id}"] button`).click();
     await page.getByText('Queued again').waitFor();
     for (const d of failed.slice(1)) await page.check(`tr[data-delivery="${d.id}"] input[name=id]`);
+    // First in the selection, a delivery replayed meanwhile (no longer a
+    // dead letter): the API refuses it, and every other one is still tried.
+    await page.locator('#dead-letters tbody').evaluate((tbody, id) => {
+      const tr = document.createElement('tr');
+      tr.innerHTML = '<td><input type="checkbox" name="id" checked aria-label="stale"></td>';
+      tr.querySelector('input').value = id;
+      tbody.prepend(tr);
+    }, failed[0].id);
     await page.getByRole('button', { name: 'Replay selected' }).click();
-    await page.getByText('Queued again').waitFor();
+    await page.getByText(`Not queued: ${failed[0].id} — This conflicts`).waitFor();
+    const said = await page.textContent('.flash.err');
+    const queued = /Queued again: ([^.]*)\./.exec(said)[1].split(', ').sort();
+    assert.deepEqual(queued, failed.slice(1).map((d) => d.id).sort(), said);
     for (const d of failed) {
       await until(`delivery ${d.id} delivered`, async () => {
         const r = await api('GET', `/api/v1/webhooks/deliveries?channel_id=${failing.id}&status=delivered`, server.admin);

@@ -250,3 +250,37 @@ async fn signing_in_again_ends_the_previous_session() {
     let old = b.get("/console/pick-list").await;
     assert_eq!(old.location, "/console/sign-in", "the first session is over");
 }
+
+#[tokio::test]
+async fn replaying_selected_deliveries_tries_each_and_reports_each() {
+    let mut b = Browser::new();
+    b.sign_in("stf_test").await;
+    let csrf = b.csrf().await;
+    let ids = ["dlv_missing", "dlv_ok1", "dlv_gone", "dlv_ok2", "dlv_ok1"];
+    let mut form = vec![("csrf", csrf.as_str()), ("selected", "1")];
+    form.extend(ids.iter().map(|id| ("id", *id)));
+    let seen = b.post("/console/webhooks/replay", &form).await;
+    assert_eq!(seen.location, "/console/webhooks");
+    let tried = b.retries.lock().unwrap().clone();
+    assert_eq!(tried, ["dlv_missing", "dlv_ok1", "dlv_gone", "dlv_ok2"]);
+    let page = b.get("/console/webhooks").await;
+    assert!(
+        page.body.contains(
+            "Queued again: dlv_ok1, dlv_ok2. Not queued: \
+             dlv_missing — Not found. (delivery dlv_missing not found); \
+             dlv_gone — Not found. (delivery dlv_gone not found)"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"class="flash err" role="alert""#));
+
+    let one = [("csrf", csrf.as_str()), ("one", "dlv_ok3")];
+    b.post("/console/webhooks/replay", &one).await;
+    let page = b.get("/console/webhooks").await;
+    assert!(page.body.contains("Queued again: dlv_ok3."), "{}", page.body);
+    let none = [("csrf", csrf.as_str()), ("selected", "1")];
+    b.post("/console/webhooks/replay", &none).await;
+    let page = b.get("/console/webhooks").await;
+    assert!(page.body.contains("Select at least one delivery."));
+}

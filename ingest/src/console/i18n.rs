@@ -259,6 +259,7 @@ pub(crate) struct Texts {
     pub(crate) receive_stock: &'static str,
     pub(crate) reference: &'static str,
     pub(crate) replay: &'static str,
+    pub(crate) replay_failed: &'static str,
     pub(crate) replay_selected: &'static str,
     pub(crate) reserved: &'static str,
     pub(crate) results: &'static str,

@@ -104,6 +104,7 @@ pub(crate) const EN: Texts = Texts {
     receive_stock: "Receive stock",
     reference: "Reference",
     replay: "Replay",
+    replay_failed: "Not queued:",
     replay_selected: "Replay selected",
     reserved: "Reserved",
     results: "products found",

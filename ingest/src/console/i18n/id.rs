@@ -104,6 +104,7 @@ pub(crate) const ID: Texts = Texts {
     receive_stock: "Terima stok",
     reference: "Referensi",
     replay: "Kirim ulang",
+    replay_failed: "Tidak diantrekan:",
     replay_selected: "Kirim ulang yang dipilih",
     reserved: "Dipesan",
     results: "produk ditemukan",
