@@ -109,6 +109,17 @@ describe('staff console', () => {
     assert.equal(await page.textContent('#pick-count .n'), '2');
     await check(page, '03-pick-list');
 
+    // While the keyboard focus is inside the rows they are left alone (the
+    // focus stays put); once it leaves, the next refresh shows the new order.
+    await page.locator(`tr[data-order="${older}"] input[name=order]`).focus();
+    const later = await paidOrder('TK-1003', [{ sku: 'TEH-100', quantity: 1 }]);
+    await page.waitForTimeout(9000); // two refresh periods
+    assert.equal(await page.locator(`tr[data-order="${later}"]`).count(), 0, 'no refresh while focused');
+    assert.equal(await page.evaluate(() => document.activeElement.value), older, 'the focus stays');
+    await page.getByRole('button', { name: 'Print pick list' }).focus();
+    await page.locator(`tr[data-order="${later}"]`).waitFor({ timeout: 15000 });
+    assert.equal(await page.textContent('#pick-count .n'), '3');
+
     // A printable pick list of the selected order.
     await page.check(`tr[data-order="${id}"] input[name=order]`);
     await page.getByRole('button', { name: 'Print pick list' }).click();
