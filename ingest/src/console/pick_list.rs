@@ -22,23 +22,37 @@ const MAX_PAGES: usize = 5;
 
 /// One order line, with the product's name and barcode.
 pub(crate) struct LineRow {
+    /// The channel's SKU of the line.
     pub(crate) sku: String,
+    /// The warehouse's product code the SKU maps to.
     pub(crate) product_code: String,
+    /// The product's name from the catalogue; empty when unknown.
     pub(crate) name: String,
+    /// The product's barcode from the catalogue; empty when none or unknown.
     pub(crate) barcode: String,
+    /// Units ordered.
     pub(crate) quantity: i64,
 }
 
 /// One order as the console shows it.
 pub(crate) struct OrderRow {
+    /// The order's id, as the API gives it.
     pub(crate) id: String,
+    /// The id percent-encoded, for a console path.
     pub(crate) id_enc: String,
+    /// The channel's own order number.
     pub(crate) external_id: String,
+    /// The channel that placed the order.
     pub(crate) channel_id: String,
+    /// The status code (`pending_approval`, `picking`, …), not in words.
     pub(crate) status: String,
+    /// When the order was placed, as `YYYY-MM-DD HH:MM:SS UTC`.
     pub(crate) created: String,
+    /// When the order was placed, as the API gives it (RFC 3339), for sorting.
     pub(crate) created_raw: String,
+    /// Its lines, in the API's order.
     pub(crate) lines: Vec<LineRow>,
+    /// Units over all lines.
     pub(crate) units: i64,
 }
 

@@ -93,14 +93,23 @@ pub(crate) async fn catalogue(console: &Shared, staff: &Staff) -> Result<Arc<Cat
 
 /// One product with its levels.
 pub(crate) struct StockRow {
+    /// The warehouse's product code.
     pub(crate) product_code: String,
+    /// The code percent-encoded, for a console path.
     pub(crate) code_enc: String,
+    /// The product's name; empty when the catalogue does not know it.
     pub(crate) name: String,
+    /// The product's barcode; empty when none.
     pub(crate) barcode: String,
+    /// Orderable (an inactive product is marked as such).
     pub(crate) active: bool,
+    /// Units physically here and sellable (0 when the API reported no level).
     pub(crate) on_hand: i64,
+    /// Units held by open orders.
     pub(crate) reserved: i64,
+    /// Units that can still be ordered (`on_hand − reserved`, never below 0).
     pub(crate) available: i64,
+    /// Units physically here, not sellable (0 while the API does not report it).
     pub(crate) damaged: i64,
 }
 
