@@ -6,10 +6,10 @@ use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{Console, Shared};
 use super::api::{Problem, enc};
 use super::i18n::{Lang, Texts};
 use super::session::{Flash, Staff};
+use super::{Console, Shared};
 
 /// The page frame every template extends (`base.html`).
 pub(crate) struct Frame {

@@ -149,7 +149,11 @@ impl Texts {
             return words.to_owned();
         };
         let named = named.join("; ");
-        let stop = if named.ends_with(['.', '!', '?']) { "" } else { "." };
+        let stop = if named.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
         format!("{words} {named}{stop}")
     }
 }

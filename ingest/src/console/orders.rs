@@ -161,11 +161,8 @@ pub(crate) fn address_lines(customer: Option<&Value>, ship_to: Option<&Value>) -
         .iter()
         .filter_map(|keys| {
             let from_customer = matches!(keys[0], "name" | "phone");
-            text_at(ship_to, keys).or_else(|| {
-                from_customer
-                    .then(|| text_at(customer, keys))
-                    .flatten()
-            })
+            text_at(ship_to, keys)
+                .or_else(|| from_customer.then(|| text_at(customer, keys)).flatten())
         })
         .collect()
 }

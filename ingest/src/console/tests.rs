@@ -118,7 +118,10 @@ fn the_language_switch_returns_only_to_a_plain_console_path() {
     ] {
         assert_eq!(console_path(bad), "/console", "{bad:?}");
     }
-    assert_eq!(console_path(&format!("/console/{}", "a".repeat(3000))), "/console");
+    assert_eq!(
+        console_path(&format!("/console/{}", "a".repeat(3000))),
+        "/console"
+    );
 }
 
 #[test]
@@ -137,7 +140,10 @@ fn a_refused_change_names_what_the_api_named_in_both_languages() {
         "Some values are not allowed. lines: adjustment would take on_hand of TEH-100 \
          below 0 (on_hand 12); reason: must not be empty."
     );
-    assert!(id.problem(&invalid).starts_with("Beberapa nilai tidak diizinkan. lines: "));
+    assert!(
+        id.problem(&invalid)
+            .starts_with("Beberapa nilai tidak diizinkan. lines: ")
+    );
 
     let short = Problem::from_body(
         422,
@@ -162,11 +168,20 @@ fn a_refused_change_names_what_the_api_named_in_both_languages() {
     assert!(en.problem(&counted).contains("now at version 8"));
     assert!(id.problem(&counted).contains("sekarang versi 8"));
 
-    let unknown = Problem::from_body(422, &json!({"code": "unknown_sku", "skus": ["X-1", 2, "Y-2"]}));
-    assert_eq!(en.problem(&unknown), "A product code is not known. X-1, Y-2.");
+    let unknown = Problem::from_body(
+        422,
+        &json!({"code": "unknown_sku", "skus": ["X-1", 2, "Y-2"]}),
+    );
+    assert_eq!(
+        en.problem(&unknown),
+        "A product code is not known. X-1, Y-2."
+    );
 
     // Only a detail (or a title), or nothing usable at all.
-    let moved = Problem::from_body(409, &json!({"code": "invalid_transition", "detail": "order is packed; cannot pick"}));
+    let moved = Problem::from_body(
+        409,
+        &json!({"code": "invalid_transition", "detail": "order is packed; cannot pick"}),
+    );
     assert_eq!(
         en.problem(&moved),
         "The order is not in a state that allows this step. (order is packed; cannot pick)"
@@ -175,7 +190,10 @@ fn a_refused_change_names_what_the_api_named_in_both_languages() {
         422,
         &json!({"code": "validation_failed", "errors": {"field": "x"}, "shortages": 3, "title": "Validation failed"}),
     );
-    assert_eq!(en.problem(&odd), "Some values are not allowed. (Validation failed)");
+    assert_eq!(
+        en.problem(&odd),
+        "Some values are not allowed. (Validation failed)"
+    );
     assert_eq!(Problem::from_body(502, &json!(null)).code, "");
 }
 
