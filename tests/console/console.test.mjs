@@ -230,7 +230,7 @@ describe('staff console', () => {
     await page.fill('#adjust-amount', '-100000');
     await page.fill('#adjust-reason', 'miscount');
     await page.click('form[action$="/adjustment"] button[type=submit]');
-    await page.getByText('Some values are not allowed. lines: adjustment would take on_hand of TEH-100 below 0').waitFor();
+    await page.getByText('Some values are not allowed. delta: adjustment would take on_hand of TEH-100 below 0').waitFor();
     await check(page, '10b-adjustment-refused');
     const version = (await api('GET', '/api/v1/inventory/TEH-100', server.admin)).body.version;
     await page.locator('form[action$="/adjustment"] input[name=expected_version]')

@@ -51,7 +51,7 @@ async fn adjust(Json(body): Json<Value>) -> Response {
     problem(
         StatusCode::UNPROCESSABLE_ENTITY,
         json!({"status": 422, "code": "validation_failed", "detail": "validation failed",
-               "errors": [{"field": "lines",
+               "errors": [{"field": "delta",
                            "message": "adjustment would take on_hand of TEH-100 below 0 (on_hand 12)"}]}),
     )
 }
@@ -211,7 +211,7 @@ async fn a_refused_adjustment_shows_what_the_api_said() {
     let page = b.get("/console/webhooks").await;
     assert!(
         page.body.contains(
-            "Some values are not allowed. lines: adjustment would take on_hand of TEH-100 \
+            "Some values are not allowed. delta: adjustment would take on_hand of TEH-100 \
              below 0 (on_hand 12)."
         ),
         "{}",
@@ -254,7 +254,7 @@ async fn only_a_full_page_takes_the_message_a_change_left() {
     // … the next page shows it, once.
     let page = b.get("/console/webhooks").await;
     // (In the words of the page that made the change.)
-    let said = "Some values are not allowed. lines: adjustment would take on_hand";
+    let said = "Some values are not allowed. delta: adjustment would take on_hand";
     assert!(page.body.contains(said), "{}", page.body);
     assert!(page.body.contains(r#"role="alert""#));
     let again = b.get("/console/webhooks").await;

@@ -130,19 +130,19 @@ fn a_refused_change_names_what_the_api_named_in_both_languages() {
     let invalid = Problem::from_body(
         422,
         &json!({"code": "validation_failed", "detail": "validation failed", "errors": [
-            {"field": "lines", "message": "adjustment would take on_hand of TEH-100 below 0 (on_hand 12)"},
+            {"field": "delta", "message": "adjustment would take on_hand of TEH-100 below 0 (on_hand 12)"},
             {"field": "reason", "message": "must not be empty"},
             "not an object", {"nested": {"field": 1}}]}),
     );
     assert_eq!(invalid.errors.len(), 2);
     assert_eq!(
         en.problem(&invalid),
-        "Some values are not allowed. lines: adjustment would take on_hand of TEH-100 \
+        "Some values are not allowed. delta: adjustment would take on_hand of TEH-100 \
          below 0 (on_hand 12); reason: must not be empty."
     );
     assert!(
         id.problem(&invalid)
-            .starts_with("Beberapa nilai tidak diizinkan. lines: ")
+            .starts_with("Beberapa nilai tidak diizinkan. delta: ")
     );
 
     let short = Problem::from_body(
