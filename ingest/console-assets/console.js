@@ -26,21 +26,24 @@ document.querySelectorAll('[data-print]').forEach(function (b) {
   b.addEventListener('click', function () { window.print(); });
 });
 
-// The pick list refreshes its rows every few seconds, keeping checked boxes.
+// The pick list refreshes its rows every few seconds, keeping checked boxes;
+// not while the keyboard focus is inside the rows (replacing them would
+// drop the focus): that refresh is skipped.
 (function () {
   var body = document.getElementById('pick-rows');
   if (!body) { return; }
   var count = document.querySelector('#pick-count .n');
   var last = body.innerHTML;
+  function focusInside() { return body.contains(document.activeElement); }
   function refresh() {
-    if (document.hidden) { return; }
+    if (document.hidden || focusInside()) { return; }
     fetch(body.dataset.refresh, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
       .then(function (r) {
         if (r.status === 401) { window.location.assign('/console/sign-in?ended=1'); return null; }
         return r.ok ? r.text() : null;
       })
       .then(function (html) {
-        if (html === null || html === last) { return; }
+        if (html === null || html === last || focusInside()) { return; }
         var checked = {};
         body.querySelectorAll('input[name=order]:checked').forEach(function (c) { checked[c.value] = true; });
         body.innerHTML = html;

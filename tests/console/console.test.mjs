@@ -21,9 +21,9 @@ async function check(page, name) {
   assert.deepEqual(await seriousViolations(page), [], `accessibility of ${name}`);
 }
 
-/** A paid order from the shop; its id. */
-async function paidOrder(externalId, lines) {
-  const placed = await api('POST', '/api/v1/orders', shop.api_token, { external_id: externalId, lines });
+/** A paid order from the shop (with `extra` fields: customer, address); its id. */
+async function paidOrder(externalId, lines, extra = {}) {
+  const placed = await api('POST', '/api/v1/orders', shop.api_token, { external_id: externalId, lines, ...extra });
   assert.equal(placed.status, 201, JSON.stringify(placed.body));
   const paid = await api('PATCH', `/api/v1/orders/${placed.body.id}/paid`, shop.api_token);
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
@@ -97,13 +97,28 @@ describe('staff console', () => {
     const older = await paidOrder('TK-1000', [{ sku: 'TEH-100', quantity: 3 }]);
     await page.reload();
     await page.evaluate(() => { window.stillHere = true; });
-    const id = await paidOrder('TK-1001', [{ sku: 'KOPI-250', quantity: 2 }, { sku: 'TEH-100', quantity: 1 }]);
+    const id = await paidOrder('TK-1001', [{ sku: 'KOPI-250', quantity: 2 }, { sku: 'TEH-100', quantity: 1 }], {
+      customer: { name: 'Siti Rahma', email: 'siti@example.com', loyalty: { tier: 'gold' } },
+      shipping_address: { postal_code: '90111', city: 'Makassar', street: 'Jl. Somba Opu 12',
+        province: 'Sulawesi Selatan', geo: { lat: -5.1 }, internal_ref: 'XYZ-9' },
+    });
     await page.locator(`tr[data-order="${id}"]`).waitFor({ timeout: 15000 });
     assert.equal(await page.evaluate(() => window.stillHere), true, 'no reload');
     const shown = await page.locator('tr[data-order]').evaluateAll((rows) => rows.map((r) => r.dataset.order));
     assert.deepEqual(shown, [older, id], 'oldest first');
     assert.equal(await page.textContent('#pick-count .n'), '2');
     await check(page, '03-pick-list');
+
+    // While the keyboard focus is inside the rows they are left alone (the
+    // focus stays put); once it leaves, the next refresh shows the new order.
+    await page.locator(`tr[data-order="${older}"] input[name=order]`).focus();
+    const later = await paidOrder('TK-1003', [{ sku: 'TEH-100', quantity: 1 }]);
+    await page.waitForTimeout(9000); // two refresh periods
+    assert.equal(await page.locator(`tr[data-order="${later}"]`).count(), 0, 'no refresh while focused');
+    assert.equal(await page.evaluate(() => document.activeElement.value), older, 'the focus stays');
+    await page.getByRole('button', { name: 'Print pick list' }).focus();
+    await page.locator(`tr[data-order="${later}"]`).waitFor({ timeout: 15000 });
+    assert.equal(await page.textContent('#pick-count .n'), '3');
 
     // A printable pick list of the selected order.
     await page.check(`tr[data-order="${id}"] input[name=order]`);
@@ -152,6 +167,12 @@ describe('staff console', () => {
 
     await page.goto(server.base + `/console/orders/${id}/slip`);
     await page.getByRole('heading', { name: /Packing slip/ }).waitFor();
+    // The address's known keys in a fixed order; nothing else of the customer.
+    const address = await page.locator('address').evaluate((a) => a.innerText.split('\n').filter(Boolean));
+    assert.deepEqual(address, ['Siti Rahma', 'Jl. Somba Opu 12', 'Makassar', 'Sulawesi Selatan', '90111']);
+    for (const hidden of ['siti@example.com', 'gold', 'XYZ-9', '-5.1']) {
+      assert.ok(!(await page.content()).includes(hidden), `${hidden} is not on the slip`);
+    }
     await check(page, '08-packing-slip');
     await context.close();
   });
@@ -189,6 +210,11 @@ describe('staff console', () => {
     await page.request.post(url, { form, maxRedirects: 0 });
     await page.request.post(url, { form, maxRedirects: 0 });
     assert.equal(await onHand('TEH-100'), before + 12);
+    // The pick list's poll and the language switch leave the message for
+    // the next page.
+    assert.equal((await page.request.get(server.base + '/console/pick-list/rows')).status(), 200);
+    const switched = await page.request.get(server.base + '/console/lang/en?back=/console/stock/TEH-100', { maxRedirects: 0 });
+    assert.equal(switched.status(), 303);
     await page.reload();
     await page.getByText('already recorded').waitFor();
 
@@ -197,6 +223,22 @@ describe('staff console', () => {
     await page.fill('#adjust-reason', 'seal broken');
     await page.click('form[action$="/adjustment"] button[type=submit]');
     await page.getByText('Stock adjusted.').waitFor();
+    assert.equal(await onHand('TEH-100'), before + 10);
+
+    // Refused adjustments say what the API said: below 0, and a count
+    // against a version that is no longer the product's.
+    await page.fill('#adjust-amount', '-100000');
+    await page.fill('#adjust-reason', 'miscount');
+    await page.click('form[action$="/adjustment"] button[type=submit]');
+    await page.getByText('Some values are not allowed. delta: adjustment would take on_hand of TEH-100 below 0').waitFor();
+    await check(page, '10b-adjustment-refused');
+    const version = (await api('GET', '/api/v1/inventory/TEH-100', server.admin)).body.version;
+    await page.locator('form[action$="/adjustment"] input[name=expected_version]')
+      .evaluate((el) => { el.value = '1'; });
+    await page.fill('#adjust-amount', '1');
+    await page.fill('#adjust-reason', 'recount');
+    await page.click('form[action$="/adjustment"] button[type=submit]');
+    await page.getByText(`it is now at version ${version}.`).waitFor();
     assert.equal(await onHand('TEH-100'), before + 10);
     await context.close();
   });
@@ -218,8 +260,19 @@ describe('staff console', () => {
     await page.locator(`tr[data-delivery="${failed[0].id}"] button`).click();
     await page.getByText('Queued again').waitFor();
     for (const d of failed.slice(1)) await page.check(`tr[data-delivery="${d.id}"] input[name=id]`);
+    // First in the selection, a delivery replayed meanwhile (no longer a
+    // dead letter): the API refuses it, and every other one is still tried.
+    await page.locator('#dead-letters tbody').evaluate((tbody, id) => {
+      const tr = document.createElement('tr');
+      tr.innerHTML = '<td><input type="checkbox" name="id" checked aria-label="stale"></td>';
+      tr.querySelector('input').value = id;
+      tbody.prepend(tr);
+    }, failed[0].id);
     await page.getByRole('button', { name: 'Replay selected' }).click();
-    await page.getByText('Queued again').waitFor();
+    await page.getByText(`Not queued: ${failed[0].id} — This conflicts`).waitFor();
+    const said = await page.textContent('.flash.err');
+    const queued = /Queued again: ([^.]*)\./.exec(said)[1].split(', ').sort();
+    assert.deepEqual(queued, failed.slice(1).map((d) => d.id).sort(), said);
     for (const d of failed) {
       await until(`delivery ${d.id} delivered`, async () => {
         const r = await api('GET', `/api/v1/webhooks/deliveries?channel_id=${failing.id}&status=delivered`, server.admin);
@@ -260,6 +313,13 @@ describe('staff console', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     await page.getByRole('link', { name: 'Bahasa Indonesia' }).click();
     await page.getByRole('heading', { name: 'Daftar ambil' }).waitFor();
+    // A way back that is not a plain console path (a control character,
+    // another host) leads to /console, never to a server error.
+    for (const back of ['/console%0Ax', '/console%0D%0ASet-Cookie:%20x=1', '//evil.example/console']) {
+      const odd = await page.request.get(server.base + `/console/lang/en?back=${back}`, { maxRedirects: 0 });
+      assert.equal(odd.status(), 303, back);
+      assert.equal(odd.headers().location, '/console', back);
+    }
     await context.close();
   });
 
@@ -272,6 +332,31 @@ describe('staff console', () => {
       assert.ok(width <= 360, `${p} is ${width} px wide`);
       await check(page, name);
     }
+    await context.close();
+  });
+
+  test('signing in again ends the previous session', T, async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await signIn(context, server.base, staff.token);
+    const first = (await context.cookies()).find((c) => c.name === 'agusto_console');
+    // A sign-in form opened while signed out (another tab), sent while signed in.
+    await context.clearCookies({ name: 'agusto_console' });
+    await page.goto(server.base + '/console/sign-in');
+    await context.addCookies([first]);
+    await page.fill('#token', staff.token);
+    await page.press('#token', 'Enter');
+    await page.waitForURL(/\/console\/pick-list$/, { timeout: 10000 });
+    const second = (await context.cookies()).find((c) => c.name === 'agusto_console');
+    assert.notEqual(second.value, first.value);
+    // The first session id signs nobody in any more.
+    const other = await browser.newContext({ locale: 'en-US' });
+    await other.addCookies([first]);
+    const old = await other.newPage();
+    await old.goto(server.base + '/console/pick-list');
+    assert.match(old.url(), /\/console\/sign-in$/);
+    await other.close();
+    await page.reload();
+    assert.match(page.url(), /\/console\/pick-list$/);
     await context.close();
   });
 

@@ -19,7 +19,7 @@ pub(crate) struct Api {
 }
 
 /// An API problem (RFC 9457 body), or a failure to reach the API at all.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Problem {
     /// HTTP status.
     pub(crate) status: u16,
@@ -27,9 +27,61 @@ pub(crate) struct Problem {
     pub(crate) code: String,
     /// The problem's `detail`, in English.
     pub(crate) detail: String,
+    /// `validation_failed`: each field that breaks a rule (`field`, `message`).
+    pub(crate) errors: Vec<(String, String)>,
+    /// `insufficient_stock`: each short line (`sku`, `requested`, `available`).
+    pub(crate) shortages: Vec<(String, i64, i64)>,
+    /// `unknown_sku`: the SKUs without a product.
+    pub(crate) skus: Vec<String>,
+    /// `conflict` of an adjustment's `expected_version`: the product's version now.
+    pub(crate) current_version: Option<i64>,
 }
 
+/// At most this many entries of a problem's list are kept.
+const MAX_DETAILS: usize = 20;
+
 impl Problem {
+    /// A problem with `status`, `code` and `detail` and nothing more.
+    pub(crate) fn new(status: u16, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            status,
+            code: code.to_owned(),
+            detail: detail.into(),
+            ..Problem::default()
+        }
+    }
+
+    /// The problem of an answer with `status` and JSON `body`: its `detail`
+    /// (else its `title`) and the extra fields of API.md's problem table,
+    /// each entry read only when it has the documented shape.
+    pub(crate) fn from_body(status: u16, body: &Value) -> Self {
+        let list = |k: &str| {
+            let all = body.get(k).and_then(Value::as_array).map(Vec::as_slice);
+            all.unwrap_or(&[]).iter().take(MAX_DETAILS)
+        };
+        let mut detail = s(body, "detail");
+        if detail.is_empty() {
+            detail = s(body, "title");
+        }
+        Problem {
+            status,
+            code: s(body, "code"),
+            detail,
+            errors: list("errors")
+                .filter(|e| e.is_object())
+                .map(|e| (s(e, "field"), s(e, "message")))
+                .filter(|(f, m)| !f.is_empty() || !m.is_empty())
+                .collect(),
+            shortages: list("shortages")
+                .filter_map(|l| Some((s(l, "sku"), i(l, "requested")?, i(l, "available")?)))
+                .collect(),
+            skus: list("skus")
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect(),
+            current_version: i(body, "current_version"),
+        }
+    }
+
     /// True when the token is missing, unknown or revoked.
     pub(crate) fn signed_out(&self) -> bool {
         self.status == 401
@@ -116,26 +168,13 @@ impl Api {
         if status.is_success() {
             return Ok((status, json));
         }
-        let text = |k: &str| json.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-        let mut detail = text("detail");
-        if detail.is_empty() {
-            detail = text("title");
-        }
-        Err(Problem {
-            status: status.as_u16(),
-            code: text("code"),
-            detail,
-        })
+        Err(Problem::from_body(status.as_u16(), &json))
     }
 }
 
 fn unreachable_api(e: &dyn std::fmt::Display) -> Problem {
     tracing::warn!(error = %e, "console: the API call failed");
-    Problem {
-        status: 503,
-        code: "unavailable".into(),
-        detail: String::new(),
-    }
+    Problem::new(503, "unavailable", "")
 }
 
 /// Percent-encodes one path segment or query value.

@@ -6,10 +6,10 @@ use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::Shared;
 use super::api::{Problem, enc};
 use super::i18n::{Lang, Texts};
 use super::session::{Flash, Staff};
+use super::{Console, Shared};
 
 /// The page frame every template extends (`base.html`).
 pub(crate) struct Frame {
@@ -32,8 +32,15 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
-    /// The frame of a signed-in page at `here`.
-    pub(crate) fn staff(staff: &mut Staff, title: String, nav: &'static str, here: &str) -> Self {
+    /// The frame of a signed-in page at `here`, with (and so taking) the
+    /// message the session's last change left.
+    pub(crate) fn staff(
+        console: &Console,
+        staff: &Staff,
+        title: String,
+        nav: &'static str,
+        here: &str,
+    ) -> Self {
         Frame {
             t: staff.lang.texts(),
             lang: staff.lang.code(),
@@ -42,7 +49,7 @@ impl Frame {
             signed_in: true,
             nav,
             here_enc: enc(here),
-            flash: staff.flash.take(),
+            flash: console.sessions.take_flash(&staff.sid),
         }
     }
 
@@ -108,14 +115,14 @@ pub(crate) fn signed_out(console: &Shared, staff: &Staff) -> Response {
 
 /// The answer to a page whose API read failed: back to sign-in when the
 /// token no longer works, else the problem in words with the API's status.
-pub(crate) fn read_failed(console: &Shared, mut staff: Staff, p: &Problem) -> Response {
+pub(crate) fn read_failed(console: &Shared, staff: Staff, p: &Problem) -> Response {
     if p.signed_out() {
         return signed_out(console, &staff);
     }
     let t = staff.lang.texts();
     let text = t.problem(p);
     let page = Message {
-        f: Frame::staff(&mut staff, t.error_title.to_owned(), "", "/console"),
+        f: Frame::staff(console, &staff, t.error_title.to_owned(), "", "/console"),
         text,
         back: "/console/pick-list".to_owned(),
     };

@@ -103,8 +103,14 @@ impl Texts {
         .to_owned()
     }
 
-    /// An API problem in words: what it means, then the API's own detail.
+    /// An API problem in words: what it means, then what the API named —
+    /// each field that breaks a rule and why, each short line (requested and
+    /// available units), the unknown SKUs, or else its own detail. An
+    /// adjustment counted against an older version names the version now.
     pub(crate) fn problem(&self, p: &Problem) -> String {
+        if let (Some(v), "conflict") = (p.current_version, p.code.as_str()) {
+            return self.p_version_changed.replace("{version}", &v.to_string());
+        }
         let words = match p.code.as_str() {
             "malformed_request" => self.p_malformed_request,
             "unauthorized" => self.p_unauthorized,
@@ -117,14 +123,38 @@ impl Texts {
             "unknown_sku" => self.p_unknown_sku,
             "validation_failed" => self.p_validation_failed,
             "rate_limited" => self.p_rate_limited,
-            "unavailable" => self.p_unavailable,
+            "unavailable" => return self.p_unavailable.to_owned(),
             _ => self.p_other,
         };
-        if p.detail.is_empty() || p.code == "unavailable" {
-            words.to_owned()
+        let named: Vec<String> = if !p.errors.is_empty() {
+            let field = |(f, m): &(String, String)| match (f.is_empty(), m.is_empty()) {
+                (true, _) => m.clone(),
+                (false, true) => f.clone(),
+                (false, false) => format!("{f}: {m}"),
+            };
+            p.errors.iter().map(field).collect()
+        } else if !p.shortages.is_empty() {
+            let short = |(sku, requested, available): &(String, i64, i64)| {
+                self.p_shortage
+                    .replace("{requested}", &requested.to_string())
+                    .replace("{available}", &available.to_string())
+                    .replace("{sku}", sku)
+            };
+            p.shortages.iter().map(short).collect()
+        } else if !p.skus.is_empty() {
+            vec![p.skus.join(", ")]
+        } else if !p.detail.is_empty() {
+            return format!("{words} ({})", p.detail);
         } else {
-            format!("{words} ({})", p.detail)
-        }
+            return words.to_owned();
+        };
+        let named = named.join("; ");
+        let stop = if named.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        format!("{words} {named}{stop}")
     }
 }
 
@@ -207,10 +237,14 @@ pub(crate) struct Texts {
     pub(crate) p_other: &'static str,
     pub(crate) p_payload_too_large: &'static str,
     pub(crate) p_rate_limited: &'static str,
+    /// One short line: `{sku}`, `{requested}` and `{available}` are filled in.
+    pub(crate) p_shortage: &'static str,
     pub(crate) p_unauthorized: &'static str,
     pub(crate) p_unavailable: &'static str,
     pub(crate) p_unknown_sku: &'static str,
     pub(crate) p_validation_failed: &'static str,
+    /// A count against an older version: `{version}` is the product's version now.
+    pub(crate) p_version_changed: &'static str,
     pub(crate) packed: &'static str,
     pub(crate) packed_by: &'static str,
     pub(crate) packing_slip: &'static str,
@@ -229,6 +263,7 @@ pub(crate) struct Texts {
     pub(crate) receive_stock: &'static str,
     pub(crate) reference: &'static str,
     pub(crate) replay: &'static str,
+    pub(crate) replay_failed: &'static str,
     pub(crate) replay_selected: &'static str,
     pub(crate) reserved: &'static str,
     pub(crate) results: &'static str,

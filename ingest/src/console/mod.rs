@@ -33,6 +33,8 @@ mod stock_forms;
 mod webhooks;
 
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;

@@ -82,7 +82,7 @@ async fn read(
 /// `GET /console/orders/{id}`.
 pub(crate) async fn page(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<String>,
 ) -> Response {
     let read = async {
@@ -106,7 +106,8 @@ pub(crate) async fn page(
     let here = format!("/console/orders/{}", o.id_enc);
     let page = OrderPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             format!("{} {}", t.order, o.external_id),
             "pick",
             &here,
@@ -123,16 +124,45 @@ pub(crate) async fn page(
     html(StatusCode::OK, &page)
 }
 
-/// The lines of a shipping address (or customer) object as given.
-fn address_lines(v: Option<&Value>) -> Vec<String> {
-    let Some(Value::Object(map)) = v else {
-        return Vec::new();
-    };
-    map.values()
-        .filter_map(|v| match v {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
+/// The lines of the slip's address, in this order, each the first of its
+/// keys present in `shipping_address`; the recipient's name and phone may
+/// come from `customer` instead. Other keys are left out.
+const ADDRESS: [&[&str]; 9] = [
+    &["name", "recipient", "recipient_name"],
+    &["phone", "phone_number"],
+    &["street", "address", "address1", "address_line1", "line1"],
+    &["address2", "address_line2", "line2"],
+    &["district", "kecamatan"],
+    &["city"],
+    &["province", "state", "region"],
+    &["postal_code", "postcode", "zip"],
+    &["country"],
+];
+
+/// The longest address line printed, in characters.
+const MAX_LINE: usize = 200;
+
+/// A text or number at the first of `keys` in `v`; nested values, empty
+/// texts and anything else do not count.
+fn text_at(v: Option<&Value>, keys: &[&str]) -> Option<String> {
+    let map = v?.as_object()?;
+    keys.iter().find_map(|k| match map.get(*k)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().chars().take(MAX_LINE).collect()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// The slip's address: the known keys of `shipping_address` in a fixed
+/// order, the name and phone from `customer` when the address has none.
+/// Nothing else of `customer` is printed.
+pub(crate) fn address_lines(customer: Option<&Value>, ship_to: Option<&Value>) -> Vec<String> {
+    ADDRESS
+        .iter()
+        .filter_map(|keys| {
+            let from_customer = matches!(keys[0], "name" | "phone");
+            text_at(ship_to, keys)
+                .or_else(|| from_customer.then(|| text_at(customer, keys)).flatten())
         })
         .collect()
 }
@@ -140,7 +170,7 @@ fn address_lines(v: Option<&Value>) -> Vec<String> {
 /// `GET /console/orders/{id}/slip`: the packing slip, for printing.
 pub(crate) async fn slip(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<String>,
 ) -> Response {
     let read = async {
@@ -153,12 +183,12 @@ pub(crate) async fn slip(
     };
     let t = staff.lang.texts();
     let o = OrderRow::new(&order, &cat);
-    let mut ship_to = address_lines(order.get("customer"));
-    ship_to.extend(address_lines(order.get("shipping_address")));
+    let ship_to = address_lines(order.get("customer"), order.get("shipping_address"));
     let here = format!("/console/orders/{}/slip", o.id_enc);
     let page = SlipPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             format!("{} — {}", t.packing_slip, o.external_id),
             "pick",
             &here,
@@ -204,9 +234,5 @@ pub(crate) async fn act(
 }
 
 fn not_found(action: &str) -> super::api::Problem {
-    super::api::Problem {
-        status: 404,
-        code: "not_found".into(),
-        detail: format!("no order action {action}"),
-    }
+    super::api::Problem::new(404, "not_found", format!("no order action {action}"))
 }

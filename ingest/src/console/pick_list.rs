@@ -22,23 +22,37 @@ const MAX_PAGES: usize = 5;
 
 /// One order line, with the product's name and barcode.
 pub(crate) struct LineRow {
+    /// The channel's SKU of the line.
     pub(crate) sku: String,
+    /// The warehouse's product code the SKU maps to.
     pub(crate) product_code: String,
+    /// The product's name from the catalogue; empty when unknown.
     pub(crate) name: String,
+    /// The product's barcode from the catalogue; empty when none or unknown.
     pub(crate) barcode: String,
+    /// Units ordered.
     pub(crate) quantity: i64,
 }
 
 /// One order as the console shows it.
 pub(crate) struct OrderRow {
+    /// The order's id, as the API gives it.
     pub(crate) id: String,
+    /// The id percent-encoded, for a console path.
     pub(crate) id_enc: String,
+    /// The channel's own order number.
     pub(crate) external_id: String,
+    /// The channel that placed the order.
     pub(crate) channel_id: String,
+    /// The status code (`pending_approval`, `picking`, …), not in words.
     pub(crate) status: String,
+    /// When the order was placed, as `YYYY-MM-DD HH:MM:SS UTC`.
     pub(crate) created: String,
+    /// When the order was placed, as the API gives it (RFC 3339), for sorting.
     pub(crate) created_raw: String,
+    /// Its lines, in the API's order.
     pub(crate) lines: Vec<LineRow>,
+    /// Units over all lines.
     pub(crate) units: i64,
 }
 
@@ -118,7 +132,7 @@ struct PickRows {
 }
 
 /// `GET /console/pick-list`.
-pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Response {
+pub(crate) async fn page(State(console): State<Shared>, staff: Staff) -> Response {
     let orders = match waiting(&console, &staff).await {
         Ok(o) => o,
         Err(p) => return read_failed(&console, staff, &p),
@@ -126,7 +140,8 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
     let t = staff.lang.texts();
     let page = PickListPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.pick_list_title.to_owned(),
             "pick",
             "/console/pick-list",
@@ -186,7 +201,7 @@ struct PrintPage {
 /// code order, for a print stylesheet.
 pub(crate) async fn print(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs: Vec<(String, String)> =
@@ -219,7 +234,8 @@ pub(crate) async fn print(
     let t = staff.lang.texts();
     let page = PrintPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.pick_list_title.to_owned(),
             "pick",
             "/console/pick-list",

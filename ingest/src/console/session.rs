@@ -97,8 +97,16 @@ impl Sessions {
         }
     }
 
-    /// The live session `id`: (token, csrf, pending message, taken).
-    fn touch(&self, id: &str, take_flash: bool) -> Option<(String, String, Option<Flash>)> {
+    /// The message left for the session's next page, taken: only a page
+    /// with the full frame shows (and so takes) it, never a poll of the pick
+    /// list's rows or a redirect.
+    pub(crate) fn take_flash(&self, id: &str) -> Option<Flash> {
+        let mut map = self.map.lock().expect("sessions lock");
+        map.get_mut(id).and_then(|s| s.flash.take())
+    }
+
+    /// The live session `id`: (token, csrf).
+    fn touch(&self, id: &str) -> Option<(String, String)> {
         let now = Instant::now();
         let mut map = self.map.lock().expect("sessions lock");
         let s = map.get_mut(id)?;
@@ -107,8 +115,7 @@ impl Sessions {
             return None;
         }
         s.seen = now;
-        let flash = if take_flash { s.flash.take() } else { None };
-        Some((s.token.clone(), s.csrf.clone(), flash))
+        Some((s.token.clone(), s.csrf.clone()))
     }
 }
 
@@ -166,8 +173,6 @@ pub(crate) struct Staff {
     pub(crate) lang: Lang,
     /// The caller's address, passed on to the API.
     pub(crate) peer: Option<SocketAddr>,
-    /// A message left by the previous action (GET pages only).
-    pub(crate) flash: Option<Flash>,
 }
 
 impl FromRequestParts<Shared> for Visitor {
@@ -188,16 +193,14 @@ impl FromRequestParts<Shared> for Visitor {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let take_flash = parts.method == axum::http::Method::GET;
         let staff = cookie(&parts.headers, COOKIE).and_then(|sid| {
-            let (token, csrf, flash) = console.sessions.touch(sid, take_flash)?;
+            let (token, csrf) = console.sessions.touch(sid)?;
             Some(Staff {
                 sid: sid.to_owned(),
                 token,
                 csrf,
                 lang,
                 peer,
-                flash,
             })
         });
         Ok(Visitor {

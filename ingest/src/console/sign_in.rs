@@ -60,7 +60,7 @@ pub(crate) async fn form(v: Visitor, RawQuery(q): RawQuery) -> Response {
 
 /// `POST /console/sign-in`: checks the token against the API (a staff
 /// read: 401 for an unknown token, 403 for a channel token) and starts a
-/// session.
+/// session, ending the one the browser had before.
 pub(crate) async fn submit(State(console): State<Shared>, v: Visitor, req: Request) -> Response {
     let peer = req
         .extensions()
@@ -97,6 +97,11 @@ pub(crate) async fn submit(State(console): State<Shared>, v: Visitor, req: Reque
             return sign_in_page(&v, status, Some(t.problem(&p)));
         }
     }
+    // Signing in again ends this browser's previous session, so the server
+    // keeps no token the browser can no longer use.
+    if let Some(previous) = cookie(&parts.headers, COOKIE) {
+        console.sessions.end(previous);
+    }
     let sid = console.sessions.start(token.to_owned());
     let mut resp = Redirect::to("/console/pick-list").into_response();
     for c in [
@@ -130,16 +135,33 @@ pub(crate) async fn switch_language(
     let lang = Lang::from_code(&code).unwrap_or(v.lang);
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
-    let back = field(&pairs, "back");
-    // Only back into the console: never an open redirect.
-    let back = if back.starts_with("/console") && !back.contains("//") && !back.contains('\\') {
-        back
-    } else {
-        "/console"
-    };
-    let mut resp = Redirect::to(back).into_response();
+    let mut resp = Redirect::to(console_path(field(&pairs, "back"))).into_response();
     if let Ok(c) = set_cookie(LANG_COOKIE, Some(lang.code()), true, v.secure).parse() {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
+}
+
+/// Where the language switch may return to: `back` itself when it is a
+/// plain console path — `/console`, or `/console` followed by `/` or `?` —
+/// of at most 2048 visible ASCII characters, without `//`, `\` or a
+/// `.`/`..` segment (also percent-encoded); else `/console`. So never an
+/// open redirect, and never a `Location` that cannot be sent (a control
+/// character there would fail the answer).
+pub(crate) fn console_path(back: &str) -> &str {
+    let Some(rest) = back.strip_prefix("/console") else {
+        return "/console";
+    };
+    let path = back.split(['?', '#']).next().unwrap_or("");
+    let dots = |seg: &str| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        !seg.is_empty() && seg.bytes().all(|b| b == b'.')
+    };
+    let plain = (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        && back.len() <= 2048
+        && back.bytes().all(|b| b.is_ascii_graphic())
+        && !back.contains("//")
+        && !back.contains('\\')
+        && !path.split('/').any(dots);
+    if plain { back } else { "/console" }
 }

@@ -93,14 +93,23 @@ pub(crate) async fn catalogue(console: &Shared, staff: &Staff) -> Result<Arc<Cat
 
 /// One product with its levels.
 pub(crate) struct StockRow {
+    /// The warehouse's product code.
     pub(crate) product_code: String,
+    /// The code percent-encoded, for a console path.
     pub(crate) code_enc: String,
+    /// The product's name; empty when the catalogue does not know it.
     pub(crate) name: String,
+    /// The product's barcode; empty when none.
     pub(crate) barcode: String,
+    /// Orderable (an inactive product is marked as such).
     pub(crate) active: bool,
+    /// Units physically here and sellable (0 when the API reported no level).
     pub(crate) on_hand: i64,
+    /// Units held by open orders.
     pub(crate) reserved: i64,
+    /// Units that can still be ordered (`on_hand − reserved`, never below 0).
     pub(crate) available: i64,
+    /// Units physically here, not sellable (0 while the API does not report it).
     pub(crate) damaged: i64,
 }
 
@@ -157,7 +166,7 @@ fn matching<'a>(cat: &'a Catalogue, q: &str) -> Vec<&'a ProductInfo> {
 /// product (code or barcode) goes straight to it.
 pub(crate) async fn search(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs: Vec<(String, String)> =
@@ -206,7 +215,8 @@ pub(crate) async fn search(
     let t = staff.lang.texts();
     let page = SearchPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.stock_title.to_owned(),
             "stock",
             "/console/stock",
@@ -256,7 +266,7 @@ struct ProductPage {
 /// `GET /console/stock/{code}?cursor=`: levels, forms and ledger.
 pub(crate) async fn product(
     State(console): State<Shared>,
-    mut staff: Staff,
+    staff: Staff,
     ApiPath(code): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -318,7 +328,7 @@ pub(crate) async fn product(
     };
     let here = format!("/console/stock/{code_enc}");
     let page = ProductPage {
-        f: Frame::staff(&mut staff, title, "stock", &here),
+        f: Frame::staff(&console, &staff, title, "stock", &here),
         t,
         r: StockRow::new(&info, Some(&level)),
         show_damaged: level.get("damaged").is_some(),

@@ -15,11 +15,7 @@ use crate::extract::ApiPath;
 
 /// A problem the console finds before asking the API (a field that is not a number).
 fn local_problem(text: &str) -> Problem {
-    Problem {
-        status: 422,
-        code: "validation_failed".into(),
-        detail: text.to_owned(),
-    }
+    Problem::new(422, "validation_failed", text)
 }
 
 /// The form's idempotency key, if it looks like one (1–255 visible ASCII).

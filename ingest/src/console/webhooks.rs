@@ -4,17 +4,19 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
 use super::api::{Call, Problem, enc, i, items, s, when};
-use super::frame::{Frame, after_change, html, read_failed};
+use super::frame::{Frame, after_change, html, read_failed, signed_out};
 use super::i18n::Texts;
 use super::session::{Posted, Staff};
 
-/// At most this many dead letters are listed.
+/// At most this many dead letters are listed (and replayed at once).
 const LIMIT: usize = 200;
+/// Where a replay returns to.
+const BACK: &str = "/console/webhooks";
 
 struct DeadLetter {
     id: String,
@@ -47,7 +49,7 @@ struct DeadLettersPage {
 }
 
 /// `GET /console/webhooks`: the dead letters, newest first.
-pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Response {
+pub(crate) async fn page(State(console): State<Shared>, staff: Staff) -> Response {
     let uri = format!("/api/v1/webhooks/deliveries?status=failed&limit={LIMIT}");
     let list = match console
         .api
@@ -82,7 +84,8 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
     let t = staff.lang.texts();
     let page = DeadLettersPage {
         f: Frame::staff(
-            &mut staff,
+            &console,
+            &staff,
             t.dead_letters_title.to_owned(),
             "webhooks",
             "/console/webhooks",
@@ -94,48 +97,50 @@ pub(crate) async fn page(State(console): State<Shared>, mut staff: Staff) -> Res
 }
 
 /// `POST /console/webhooks/replay`: `one=<id>` (a row's button) or every
-/// checked `id`; each through `POST /api/v1/webhooks/deliveries/{id}/retry`.
+/// checked `id`, each through `POST /api/v1/webhooks/deliveries/{id}/retry`:
+/// every id is tried, and the message names which were queued again and
+/// which were not, and why. A token that no longer works ends the session.
 pub(crate) async fn replay(State(console): State<Shared>, form: Posted) -> Response {
-    let t = form.staff.lang.texts();
-    let ids: Vec<&str> = if form.get("one").is_empty() {
+    let staff = &form.staff;
+    let t = staff.lang.texts();
+    let mut ids: Vec<&str> = Vec::new();
+    let chosen = if form.get("one").is_empty() {
         form.all("id")
     } else {
         vec![form.get("one")]
     };
-    let outcome = replay_all(&console, &form.staff, &ids, t).await;
-    after_change(&console, &form.staff, outcome, "/console/webhooks")
-}
-
-async fn replay_all(
-    console: &Shared,
-    staff: &Staff,
-    ids: &[&str],
-    t: &Texts,
-) -> Result<String, Problem> {
-    if ids.is_empty() {
-        return Err(Problem {
-            status: 422,
-            code: "validation_failed".into(),
-            detail: t.nothing_selected.into(),
-        });
+    for id in chosen.into_iter().filter(|id| !id.is_empty()).take(LIMIT) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
     }
-    let mut done = Vec::new();
-    for id in ids.iter().take(LIMIT) {
+    if ids.is_empty() {
+        let p = Problem::new(422, "validation_failed", t.nothing_selected);
+        return after_change(&console, staff, Err(p), BACK);
+    }
+    let mut queued = Vec::new();
+    let mut refused = Vec::new();
+    for id in ids {
         let uri = format!("/api/v1/webhooks/deliveries/{}/retry", enc(id));
         match console
             .api
             .call(&staff.token, staff.peer, Call::post(uri, json!({})))
             .await
         {
-            Ok(_) => done.push(*id),
-            // Report what was done before the failure with it.
-            Err(mut p) => {
-                if !done.is_empty() {
-                    p.detail = format!("{} — {} {}", p.detail, t.done_replay, done.join(", "));
-                }
-                return Err(p);
-            }
+            Ok(_) => queued.push(id),
+            Err(p) if p.signed_out() => return signed_out(&console, staff),
+            Err(p) => refused.push(format!("{id} — {}", t.problem(&p))),
         }
     }
-    Ok(format!("{} {}", t.done_replay, done.join(", ")))
+    let mut text = Vec::new();
+    if !queued.is_empty() {
+        text.push(format!("{} {}.", t.done_replay, queued.join(", ")));
+    }
+    if !refused.is_empty() {
+        text.push(format!("{} {}", t.replay_failed, refused.join("; ")));
+    }
+    console
+        .sessions
+        .flash(&staff.sid, refused.is_empty(), text.join(" "));
+    Redirect::to(BACK).into_response()
 }
