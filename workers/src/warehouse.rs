@@ -266,7 +266,9 @@ impl Warehouse {
                         .map_err(gone)?,
                     _ => None,
                 };
-                if let Placement::Answer(r) = place(new, same_id.as_ref(), same_key.as_ref()) {
+                if (same_id.is_some() || same_key.is_some())
+                    && let Placement::Answer(r) = place(new, same_id.as_ref(), same_key.as_ref())
+                {
                     return Ok(r);
                 }
                 self.home(new.lines.iter().map(|l| l.product_code.as_str()))
