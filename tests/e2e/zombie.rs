@@ -96,3 +96,94 @@ async fn a_zombie_stock_worker_is_fenced_after_its_partitions_moved() {
     let (code, out) = cluster.ledger_verify();
     assert_eq!(code, 0, "{out}");
 }
+
+/// Revocations the order writers of `worker` went through.
+async fn order_revocations(worker: &Server) -> f64 {
+    worker
+        .metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("agusto_rebalances_total"))
+        .filter(|l| l.contains("agusto-order-writers") && l.contains("revoke"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A stock partition that stalls (its writer's first write waits 20 s)
+/// never stalls the order writer that asked it past its own poll interval:
+/// the order writer gives up after a third of it (the order is a 503, what
+/// was held is given back), keeps its partitions, and orders flow again
+/// once the stock side recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_stock_partition_does_not_get_the_order_writer_evicted() {
+    let broker = Broker::start();
+    let Some(cluster) = Cluster::new("kafka-slow", &broker, Backend::Sqlite) else {
+        return;
+    };
+    let healthy = cluster.launch(&["worker", "stock"]);
+    let orders = cluster.launch(&["worker", "orders"]);
+    let api = cluster.launch(&["ingest"]);
+    wait_for_partitions(&healthy, "agusto-stock-writers").await;
+    wait_for_partitions(&orders, "agusto-order-writers").await;
+    // Eight products: an order of all of them spans stock partitions, so it
+    // goes through the order writer.
+    let products: Vec<String> = (0..8).map(|i| format!("KS-{i}")).collect();
+    for p in &products {
+        api.product(p, 10).await;
+    }
+    let (_, token) = api.channel("Slow", serde_json::json!({})).await;
+    let lines: Vec<(&str, i64)> = products.iter().map(|p| (p.as_str(), 1)).collect();
+    assert_eq!(api.order(&token, "slow-0", &lines).await.status, 201);
+    let before = order_revocations(&orders).await;
+
+    // The only stock worker from now on stalls on its first write.
+    let mut env = cluster.env.clone();
+    env.push((
+        "AGUSTO_FAULT_FIRST_STOCK_WRITE_PAUSE_MS".into(),
+        "20000".into(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args: Vec<String> = ["worker", "stock"].iter().map(|s| s.to_string()).collect();
+    let slow = Server::launch(&args, &cluster.dir, &env, true);
+    drop(healthy);
+    wait_for_partitions(&slow, "agusto-stock-writers").await;
+    let stalled = api.order(&token, "slow-1", &lines).await;
+    assert!(
+        [201, 202, 503].contains(&stalled.status.as_u16()),
+        "{}",
+        stalled.status
+    );
+
+    // Orders settle once the stock side is back; the order writer was
+    // never evicted meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for id in ["slow-1", "slow-2"] {
+        loop {
+            let r = api.order(&token, id, &lines).await;
+            if r.status == 200 || r.status == 201 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id} never settled: {}",
+                r.status
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    assert_eq!(
+        order_revocations(&orders).await,
+        before,
+        "the order writer lost its partitions while a stock partition was slow"
+    );
+    for p in &products {
+        assert_eq!(
+            api.levels(p).await,
+            (10, 3),
+            "{p}: three orders hold one unit each"
+        );
+    }
+    drop((api, orders, slow));
+    let (code, out) = cluster.ledger_verify();
+    assert_eq!(code, 0, "{out}");
+}

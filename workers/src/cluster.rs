@@ -124,7 +124,18 @@ pub async fn run_order_writers(
         replies,
     )?);
     let log = CommandLog::<OrderCommand>::subscribe(&kafka, ORDER_GROUP)?;
-    let writer = |p: u32| OrderWriter::new(p, kafka.order_partitions, store.clone(), stock.clone());
+    // A third of the poll interval: a round of stock requests, then its
+    // compensations, then the write all fit before the group evicts us.
+    let stock_wait = kafka.max_poll_interval / 3;
+    let writer = |p: u32| {
+        OrderWriter::new(
+            p,
+            kafka.order_partitions,
+            store.clone(),
+            stock.clone(),
+            stock_wait,
+        )
+    };
     let mut last_sweep = Instant::now();
     while !*stop.borrow() {
         let batches = log.poll(crate::order_writer::MAX_BATCH, LINGER).await;

@@ -90,6 +90,7 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
             settings.order_partitions,
             store.clone(),
             stock.clone(),
+            settings.stock_wait,
         );
         writers.push(tokio::spawn(w.run(r)));
     }

@@ -19,10 +19,12 @@ pub(crate) fn settle_placement(
     if stock.iter().all(|(_, _, r)| *r == StockReply::Reserved) {
         return OrderReply::Placed(Box::new(placed(new, at)));
     }
+    // A partition that did not answer in time may still hold the lines
+    // later: its release, behind the reserve on the same log, gives them back.
     compensate.extend(
         stock
             .iter()
-            .filter(|(_, _, r)| *r == StockReply::Reserved)
+            .filter(|(_, _, r)| matches!(r, StockReply::Reserved | StockReply::Unavailable(_)))
             .map(|(p, _, _)| (*p, new.order_id.clone())),
     );
     if let Some(why) = stock.iter().find_map(|(_, _, r)| failure(r)) {

@@ -39,6 +39,7 @@ pub struct OrderWriter {
     partitions: u32,
     store: Arc<dyn Store>,
     stock: StockBus,
+    stock_wait: std::time::Duration,
 }
 
 /// What one command of a round needs.
@@ -54,13 +55,34 @@ enum Job {
 }
 
 impl OrderWriter {
-    /// A writer for `partition` of `partitions`, asking the stock writers on `stock`.
-    pub fn new(partition: u32, partitions: u32, store: Arc<dyn Store>, stock: StockBus) -> Self {
+    /// A writer for `partition` of `partitions`, asking the stock writers on
+    /// `stock` and waiting at most `stock_wait` for each answer (a slow stock
+    /// partition then fails the order as unavailable, holds given back, instead
+    /// of stalling this writer past its consumer group's poll interval).
+    pub fn new(
+        partition: u32,
+        partitions: u32,
+        store: Arc<dyn Store>,
+        stock: StockBus,
+        stock_wait: std::time::Duration,
+    ) -> Self {
         OrderWriter {
             partition,
             partitions,
             store,
             stock,
+            stock_wait,
+        }
+    }
+
+    /// One stock request, bounded by the writer's stock wait.
+    async fn ask(&self, p: u32, cmd: StockCommand) -> agusto_bus::Result<StockReply> {
+        match tokio::time::timeout(self.stock_wait, self.stock.request(p, cmd)).await {
+            Ok(reply) => reply,
+            Err(_) => Ok(StockReply::Unavailable(format!(
+                "stock partition {p} did not answer within {:?}",
+                self.stock_wait
+            ))),
         }
     }
 
@@ -132,12 +154,7 @@ impl OrderWriter {
                 Job::Answer(_) => {}
             }
         }
-        let replies = join_all(
-            requests
-                .iter()
-                .map(|(_, p, c)| self.stock.request(*p, c.clone())),
-        )
-        .await;
+        let replies = join_all(requests.iter().map(|(_, p, c)| self.ask(*p, c.clone()))).await;
         let mut per_job: Vec<Vec<(u32, &StockCommand, StockReply)>> =
             jobs.iter().map(|_| Vec::new()).collect();
         for ((i, p, c), r) in requests.iter().zip(replies) {
@@ -305,7 +322,7 @@ impl OrderWriter {
                 order_id,
                 reason: ReleaseReason::Compensation,
             };
-            self.stock.request(p, cmd)
+            self.ask(p, cmd)
         });
         for r in join_all(requests).await {
             if let Err(e) = r {
