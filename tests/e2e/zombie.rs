@@ -12,15 +12,60 @@ use futures::future::join_all;
 use crate::cluster::{Backend, Broker, Cluster, wait_for_partitions};
 use crate::common::Server;
 
-/// `agusto_writer_fenced_total` of a worker.
-async fn fenced(worker: &Server) -> f64 {
+/// The sum of a worker's samples whose line starts with `name` and
+/// contains every one of `labels`.
+async fn metric(worker: &Server, name: &str, labels: &[&str]) -> f64 {
     worker
         .metrics()
         .await
         .lines()
-        .filter(|l| l.starts_with("agusto_writer_fenced_total"))
+        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// `agusto_writer_fenced_total` of a worker.
+async fn fenced(worker: &Server) -> f64 {
+    metric(worker, "agusto_writer_fenced_total", &[]).await
+}
+
+/// Revocations the order writers of `worker` went through.
+async fn order_revocations(worker: &Server) -> f64 {
+    metric(
+        worker,
+        "agusto_rebalances_total",
+        &["agusto-order-writers", "revoke"],
+    )
+    .await
+}
+
+/// Places an order again (same external id) until it is answered 200 or
+/// 201, failing after `deadline`.
+async fn settle(api: &Server, token: &str, id: &str, lines: &[(&str, i64)], deadline: Instant) {
+    loop {
+        let r = api.order(token, id, lines).await;
+        if r.status == 200 || r.status == 201 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never settled: {}",
+            r.status
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A stock worker whose first store write waits 20 s (fault injection).
+fn launch_stalling_stock_worker(cluster: &Cluster) -> Server {
+    let mut env = cluster.env.clone();
+    env.push((
+        "AGUSTO_FAULT_FIRST_STOCK_WRITE_PAUSE_MS".into(),
+        "20000".into(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args: Vec<String> = ["worker", "stock"].iter().map(|s| s.to_string()).collect();
+    Server::launch(&args, &cluster.dir, &env, true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,14 +86,7 @@ async fn a_zombie_stock_worker_is_fenced_after_its_partitions_moved() {
     let (_, token) = api.channel("Zombie", serde_json::json!({})).await;
 
     // The zombie-to-be joins and takes some partitions from B.
-    let mut env = cluster.env.clone();
-    env.push((
-        "AGUSTO_FAULT_FIRST_STOCK_WRITE_PAUSE_MS".into(),
-        "20000".into(),
-    ));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let args: Vec<String> = ["worker", "stock"].iter().map(|s| s.to_string()).collect();
-    let stock_a = Server::launch(&args, &cluster.dir, &env, true);
+    let stock_a = launch_stalling_stock_worker(&cluster);
     wait_for_partitions(&stock_a, "agusto-stock-writers").await;
 
     // One order per product: those of A's partitions stall in A, then B
@@ -67,18 +105,7 @@ async fn a_zombie_stock_worker_is_fenced_after_its_partitions_moved() {
     assert!(placed.iter().all(|s| *s == 201 || *s == 202), "{placed:?}");
     let deadline = Instant::now() + Duration::from_secs(90);
     for p in &products {
-        loop {
-            let r = api.order(&token, &format!("z-{p}"), &[(p, 1)]).await;
-            if r.status == 200 || r.status == 201 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "order of {p} never settled: {}",
-                r.status
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        settle(&api, &token, &format!("z-{p}"), &[(p, 1)], deadline).await;
     }
     // The zombie woke up and its write was refused.
     while fenced(&stock_a).await < 1.0 {
@@ -95,18 +122,6 @@ async fn a_zombie_stock_worker_is_fenced_after_its_partitions_moved() {
     drop((api, orders, stock_a, stock_b));
     let (code, out) = cluster.ledger_verify();
     assert_eq!(code, 0, "{out}");
-}
-
-/// Revocations the order writers of `worker` went through.
-async fn order_revocations(worker: &Server) -> f64 {
-    worker
-        .metrics()
-        .await
-        .lines()
-        .filter(|l| l.starts_with("agusto_rebalances_total"))
-        .filter(|l| l.contains("agusto-order-writers") && l.contains("revoke"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// A stock partition that stalls (its writer's first write waits 20 s)
@@ -137,14 +152,7 @@ async fn a_slow_stock_partition_does_not_get_the_order_writer_evicted() {
     let before = order_revocations(&orders).await;
 
     // The only stock worker from now on stalls on its first write.
-    let mut env = cluster.env.clone();
-    env.push((
-        "AGUSTO_FAULT_FIRST_STOCK_WRITE_PAUSE_MS".into(),
-        "20000".into(),
-    ));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let args: Vec<String> = ["worker", "stock"].iter().map(|s| s.to_string()).collect();
-    let slow = Server::launch(&args, &cluster.dir, &env, true);
+    let slow = launch_stalling_stock_worker(&cluster);
     drop(healthy);
     wait_for_partitions(&slow, "agusto-stock-writers").await;
     let stalled = api.order(&token, "slow-1", &lines).await;
@@ -158,18 +166,7 @@ async fn a_slow_stock_partition_does_not_get_the_order_writer_evicted() {
     // never evicted meanwhile.
     let deadline = Instant::now() + Duration::from_secs(120);
     for id in ["slow-1", "slow-2"] {
-        loop {
-            let r = api.order(&token, id, &lines).await;
-            if r.status == 200 || r.status == 201 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{id} never settled: {}",
-                r.status
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        settle(&api, &token, id, &lines, deadline).await;
     }
     assert_eq!(
         order_revocations(&orders).await,

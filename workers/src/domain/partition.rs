@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use agusto_schemas::{
-    MovementKind, NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus,
-    StockCommand, StockLevel, StockReply, Timestamp,
+    NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus, StockCommand, StockLevel,
+    StockReply, Timestamp,
 };
 
 use super::order::{Placement, place, placed, transition};
@@ -89,18 +89,9 @@ impl PartitionState {
             StockCommand::SweepLapsed { before } => {
                 // Holds of the orders decided here end with their order
                 // (expiry); the sweep is for holds nobody else will end.
-                let mut lapsed: Vec<String> = self
-                    .stock
-                    .holds
-                    .iter()
-                    .filter(|(id, _)| !self.orders.contains_key(*id))
-                    .filter(|(_, hs)| hs.iter().any(|h| h.expires_at.is_some_and(|e| e < *before)))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                lapsed.sort();
-                for id in lapsed {
-                    self.stock.settle(&id, MovementKind::Release, &id, at, fx);
-                }
+                let orders = &self.orders;
+                self.stock
+                    .sweep_lapsed(*before, |id| orders.contains_key(id), at, fx);
                 StockReply::Done
             }
             other => self.stock.apply(other, at, fx),

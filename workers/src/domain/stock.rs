@@ -188,22 +188,35 @@ impl StockState {
                 StockReply::Done
             }
             StockCommand::SweepLapsed { before } => {
-                let mut lapsed: Vec<String> = self
-                    .holds
-                    .iter()
-                    .filter(|(_, hs)| hs.iter().any(|h| h.expires_at.is_some_and(|e| e < *before)))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                lapsed.sort();
-                for id in lapsed {
-                    self.settle(&id, MovementKind::Release, &id, at, fx);
-                }
+                self.sweep_lapsed(*before, |_| false, at, fx);
                 StockReply::Done
             }
             // Orders are decided by the partition state that owns them.
             StockCommand::Order(_) => {
                 StockReply::Rejected("an order command needs the partition's orders".into())
             }
+        }
+    }
+
+    /// Releases the unconfirmed holds that lapsed before `before`, except
+    /// those of the orders `spared` names (their owner ends them).
+    pub(crate) fn sweep_lapsed(
+        &mut self,
+        before: Timestamp,
+        spared: impl Fn(&str) -> bool,
+        at: Timestamp,
+        fx: &mut StockEffects,
+    ) {
+        let mut lapsed: Vec<String> = self
+            .holds
+            .iter()
+            .filter(|(id, _)| !spared(id))
+            .filter(|(_, hs)| hs.iter().any(|h| h.expires_at.is_some_and(|e| e < before)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        lapsed.sort();
+        for id in lapsed {
+            self.settle(&id, MovementKind::Release, &id, at, fx);
         }
     }
 
@@ -267,7 +280,7 @@ impl StockState {
 
     /// Ends an order's holds: a release gives the units back, a stock-out
     /// ships them. A no-op for an order without holds here.
-    pub(crate) fn settle(
+    fn settle(
         &mut self,
         order_id: &str,
         kind: MovementKind,
