@@ -85,6 +85,12 @@ impl<C, R> Delivery<C, R> {
         }
     }
 
+    /// Takes the reply's destination, to answer later (a command whose
+    /// outcome waits for other partitions); [`Delivery::reply`] is a no-op then.
+    pub fn take_reply(&mut self) -> Option<ReplyFn<R>> {
+        self.reply_to.take()
+    }
+
     /// Sends the reply; a no-op when nobody waits any more or it was sent already.
     pub fn reply(&mut self, reply: R) {
         if let Some(send) = self.reply_to.take() {

@@ -72,6 +72,7 @@ impl Keyed for StockCommand {
             StockCommand::Claim { change_id, .. } => change_id,
             StockCommand::SweepLapsed { .. } => "",
             StockCommand::Order(c) => c.key(),
+            StockCommand::SagaAnswer { order_id, .. } => order_id,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod event;
 pub mod order;
 pub mod partition;
+pub mod saga;
 pub mod stock;
 
 pub use avro::{AvroMessage, CodecError};
@@ -20,9 +21,10 @@ pub use order::{
     NewOrder, Order, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, StatusChange,
 };
 pub use partition::partition_for;
+pub use saga::{Saga, SagaKind, order_home};
 pub use stock::{
-    AdjustmentChange, Movement, MovementKind, ProductQty, ReleaseReason, Reservation, Shortage,
-    StockCommand, StockLevel, StockReply,
+    AdjustmentChange, Movement, MovementKind, PartOutcome, ProductQty, ReleaseReason, Reservation,
+    Shortage, StockCommand, StockLevel, StockReply,
 };
 
 /// Every timestamp in Agusto: UTC, serialised as RFC 3339.

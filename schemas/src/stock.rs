@@ -241,6 +241,32 @@ pub enum StockCommand {
     /// the expiry of this partition's unpaid orders. Replied to with
     /// [`StockReply::Order`].
     Order(Box<crate::OrderCommand>),
+    /// A saga participant's answer to the order's home partition: how the
+    /// stock command of saga `step` of `order_id` went in `partition`.
+    /// Appended to the home partition's log by whoever carried the step
+    /// (never awaited inside a writer's loop); replied to with
+    /// [`StockReply::Done`].
+    SagaAnswer {
+        /// Order id.
+        order_id: String,
+        /// The saga step answered (older steps' answers are ignored).
+        step: u64,
+        /// The participant partition.
+        partition: u32,
+        /// How it went.
+        outcome: PartOutcome,
+    },
+}
+
+/// How a saga step's stock command went in one participant partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PartOutcome {
+    /// Held (a reservation) or applied (confirm, release, stock-out).
+    Applied,
+    /// Not enough stock: nothing was held.
+    Short(Vec<Shortage>),
+    /// The partition did not answer or could not write; nothing is known.
+    Failed(String),
 }
 
 impl StockCommand {
@@ -250,7 +276,8 @@ impl StockCommand {
             StockCommand::Reserve { order_id, .. }
             | StockCommand::Confirm { order_id }
             | StockCommand::Release { order_id, .. }
-            | StockCommand::StockOut { order_id, .. } => Some(order_id),
+            | StockCommand::StockOut { order_id, .. }
+            | StockCommand::SagaAnswer { order_id, .. } => Some(order_id),
             _ => None,
         }
     }

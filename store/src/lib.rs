@@ -229,15 +229,24 @@ pub trait Store: Send + Sync + 'static {
         holds.sort_by(|a, b| (&a.order_id, &a.product_code).cmp(&(&b.order_id, &b.product_code)));
         let orders = open
             .into_iter()
-            .filter(|o| o.lines.iter().all(|l| mine(&l.product_code)))
+            .filter(|o| {
+                let codes = o.lines.iter().map(|l| l.product_code.as_str());
+                agusto_schemas::order_home(&o.id, codes, partitions) == partition
+            })
             .collect();
+        let mut sagas = self.sagas(partition).await?;
+        sagas.sort_by(|a, b| a.order.id.cmp(&b.order.id));
         Ok(PartitionState {
             levels,
             holds,
             orders,
+            sagas,
             applied: self.applied_offset(log, partition).await?,
         })
     }
+
+    /// The sagas whose home is stock partition `partition`.
+    async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>>;
 
     // ---- log offsets -----------------------------------------------------
 

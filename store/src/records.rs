@@ -160,6 +160,11 @@ pub struct StockBatch {
     /// history included; the last version of an order wins), written in
     /// the same atomic write as their holds and ledger rows.
     pub orders: Vec<Order>,
+    /// Sagas of orders spanning partitions whose home is this partition,
+    /// upserted by order id (the step they are at).
+    pub sagas_put: Vec<agusto_schemas::Saga>,
+    /// Sagas that ended: (home partition, order id).
+    pub sagas_delete: Vec<(u32, String)>,
     /// Written only while this is the partition's epoch (`None`: unfenced,
     /// e.g. tools and tests).
     pub fence: Option<Fence>,
@@ -175,9 +180,11 @@ pub struct PartitionState {
     /// Holds on the partition's products, of every order (one-hop orders,
     /// orders spanning partitions, and orphans whose order was never written).
     pub holds: Vec<Reservation>,
-    /// Open orders (holding stock) whose every line is in this partition:
-    /// the orders this partition's writer decides.
+    /// Open orders (holding stock) whose home is this partition
+    /// ([`agusto_schemas::order_home`]): the orders this partition's writer decides.
     pub orders: Vec<Order>,
+    /// Sagas of orders spanning partitions whose home is this partition.
+    pub sagas: Vec<agusto_schemas::Saga>,
     /// The highest applied offset of the partition's log, if any.
     pub applied: Option<u64>,
 }

@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::order_writer::OrderWriter;
+use crate::saga_carrier::Carrier;
 use crate::stock_writer::StockWriter;
 use crate::warehouse::{OrderBus, StockBus, Warehouse};
 
@@ -65,6 +66,18 @@ pub async fn run_stock_writers(
     stop: watch::Receiver<bool>,
 ) -> agusto_bus::Result<()> {
     let log = CommandLog::<StockCommand>::subscribe(&kafka, STOCK_GROUP)?;
+    // Saga steps travel over the same topic, asked and answered by spawned
+    // tasks (never awaited in this loop).
+    let replies = Replies::start(&kafka).await?;
+    let bus: StockBus = Arc::new(KafkaBus::<StockCommand>::new(
+        &kafka,
+        kafka.stock_partitions,
+        replies,
+    )?);
+    let carrier = Carrier::new(&bus, kafka.max_poll_interval / 3);
+    let writer = |p: u32| {
+        StockWriter::new(p, kafka.stock_partitions, store.clone()).with_carrier(carrier.clone())
+    };
     let mut writers: HashMap<u32, StockWriter> = HashMap::new();
     let mut last_sweep = Instant::now();
     while !*stop.borrow() {
@@ -74,9 +87,9 @@ pub async fn run_stock_writers(
         }
         let mut work = Vec::with_capacity(batches.len());
         for b in batches {
-            let w = writers.remove(&b.partition).unwrap_or_else(|| {
-                StockWriter::new(b.partition, kafka.stock_partitions, store.clone())
-            });
+            let w = writers
+                .remove(&b.partition)
+                .unwrap_or_else(|| writer(b.partition));
             work.push((w, b));
         }
         let done = join_all(work.into_iter().map(|(mut w, b)| async move {
@@ -94,9 +107,7 @@ pub async fn run_stock_writers(
                 - chrono::Duration::from_std(timers.lapse_grace).unwrap_or(chrono::Duration::MAX);
             let now = agusto_schemas::now();
             for p in log.assigned() {
-                let w = writers
-                    .entry(p)
-                    .or_insert_with(|| StockWriter::new(p, kafka.stock_partitions, store.clone()));
+                let w = writers.entry(p).or_insert_with(|| writer(p));
                 let expire = StockCommand::Order(Box::new(OrderCommand::ExpireDue { now }));
                 let sweep = StockCommand::SweepLapsed { before };
                 let timers = [expire, sweep]
@@ -110,11 +121,14 @@ pub async fn run_stock_writers(
     Ok(())
 }
 
-/// Runs order writers for the partitions this process is assigned, until `stop`.
+/// Runs order writers for the partitions this process is assigned, until
+/// `stop`. Orders are decided by their home stock partitions now; the order
+/// writers only drain `agusto.order.commands` of what ingress processes of
+/// the previous release append during a rolling upgrade (no timers).
 pub async fn run_order_writers(
     store: Arc<dyn Store>,
     kafka: KafkaSettings,
-    timers: Timers,
+    _timers: Timers,
     stop: watch::Receiver<bool>,
 ) -> agusto_bus::Result<()> {
     let replies = Replies::start(&kafka).await?;
@@ -136,7 +150,6 @@ pub async fn run_order_writers(
             stock_wait,
         )
     };
-    let mut last_sweep = Instant::now();
     while !*stop.borrow() {
         let batches = log.poll(crate::order_writer::MAX_BATCH, LINGER).await;
         // Order writers keep no cache between batches: nothing to drop on rebalance.
@@ -151,24 +164,6 @@ pub async fn run_order_writers(
         .await;
         for (partition, next) in done {
             log.done(partition, next);
-        }
-        if last_sweep.elapsed() >= timers.expiry_interval {
-            last_sweep = Instant::now();
-            let now = agusto_schemas::now();
-            let sweeps = log.assigned().into_iter().map(|p| {
-                let w = writer(p);
-                async move {
-                    w.apply(vec![Delivery::new(
-                        p,
-                        0,
-                        now,
-                        OrderCommand::ExpireDue { now },
-                        None,
-                    )])
-                    .await
-                }
-            });
-            join_all(sweeps).await;
         }
     }
     log.commit();

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::expiry;
 use crate::order_writer::{ORDER_LOG, OrderWriter};
+use crate::saga_carrier::Carrier;
 use crate::stock_writer::{STOCK_LOG, StockWriter};
 use crate::warehouse::{OrderBus, StockBus, Warehouse};
 
@@ -101,18 +102,17 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     for r in stock_readers {
         let w = StockWriter::new(r.partition(), settings.stock_partitions, store.clone())
             .with_committer(committer.clone())
-            .with_published(published.clone());
+            .with_published(published.clone())
+            .with_carrier(Carrier::new(&stock, settings.stock_wait));
         writers.push(tokio::spawn(w.run(r)));
     }
     let (stop, stopped) = watch::channel(false);
     let clock = tokio::spawn(expiry::run(
         stock.clone(),
-        orders.clone(),
         settings.expiry_interval,
         settings.lapse_grace,
         stopped,
     ));
-    release_orphans(store.as_ref(), stock.as_ref()).await?;
     let webhooks = settings
         .webhooks
         .clone()
@@ -134,42 +134,6 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         webhooks,
         stop,
     })
-}
-
-/// Releases holds whose order was never written: a crash between a stock
-/// writer reserving and the order writer writing the order leaves such a
-/// hold behind. In the embedded mode nothing is in flight before start-up
-/// finishes, so every unconfirmed hold without an order is such an orphan.
-/// (The lapse sweep would release it too, but only after its deadline.)
-async fn release_orphans(
-    store: &dyn Store,
-    stock: &dyn agusto_bus::Bus<StockCommand, StockReply>,
-) -> agusto_store::Result<()> {
-    let far = agusto_schemas::now() + chrono::Duration::days(36_500);
-    let holds = store.lapsed_reservations(far, 1_000_000).await?;
-    let mut seen = std::collections::HashSet::new();
-    for h in holds {
-        if !seen.insert(h.order_id.clone()) || store.get_order(&h.order_id).await?.is_some() {
-            continue;
-        }
-        tracing::warn!(order_id = %h.order_id, "releasing the holds of an order that was never written");
-        let partitions: std::collections::BTreeSet<u32> = store
-            .reservations_for_order(&h.order_id)
-            .await?
-            .iter()
-            .map(|r| stock.partition_of(&r.product_code))
-            .collect();
-        for p in partitions {
-            let cmd = StockCommand::Release {
-                order_id: h.order_id.clone(),
-                reason: agusto_schemas::ReleaseReason::Compensation,
-            };
-            if let Err(e) = stock.request(p, cmd).await {
-                tracing::warn!(error = %e, "orphan release failed; the lapse sweep will release it");
-            }
-        }
-    }
-    Ok(())
 }
 
 impl Running {

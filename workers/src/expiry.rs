@@ -1,19 +1,18 @@
-//! The expiry clock: asks each order writer and each stock partition (for
-//! its one-hop orders) to expire unpaid orders past their deadline, and
-//! each stock writer to release orphaned holds. Driven by
-//! the stored deadlines, so expiry survives restarts.
+//! The expiry clock: asks each stock partition to expire the unpaid orders
+//! it is the home of past their deadline (and to ask again the
+//! participants of saga steps that did not answer), and to release
+//! orphaned holds. Driven by the stored deadlines, so expiry survives restarts.
 
 use std::time::Duration;
 
 use agusto_schemas::{OrderCommand, StockCommand};
 use tokio::sync::watch;
 
-use crate::warehouse::{OrderBus, StockBus};
+use crate::warehouse::StockBus;
 
 /// Runs until `stop` turns true.
 pub async fn run(
     stock: StockBus,
-    orders: OrderBus,
     every: Duration,
     lapse_grace: Duration,
     mut stop: watch::Receiver<bool>,
@@ -26,11 +25,6 @@ pub async fn run(
             _ = stop.changed() => return,
         }
         let now = agusto_schemas::now();
-        for p in 0..orders.partitions() {
-            if let Err(e) = orders.request(p, OrderCommand::ExpireDue { now }).await {
-                tracing::warn!(partition = p, error = %e, "expiry sweep failed");
-            }
-        }
         for p in 0..stock.partitions() {
             let expire = StockCommand::Order(Box::new(OrderCommand::ExpireDue { now }));
             if let Err(e) = stock.request(p, expire).await {

@@ -15,3 +15,18 @@ pub(crate) fn first_write_pause() -> Option<std::time::Duration> {
     (!TAKEN.swap(true, std::sync::atomic::Ordering::SeqCst))
         .then(|| std::time::Duration::from_millis(ms))
 }
+
+/// Fault injection for tests: `AGUSTO_FAULT_SAGA_CRASH=<point>` kills this
+/// process (abort: no destructor, no flush, as kill -9) the first time a
+/// saga reaches `point`: `placing`, `applying` or `compensating` (the home
+/// partition's batch recording such a step is durable, no participant was
+/// asked yet) or `answer` (a participant applied its part, its answer is
+/// not on the home's log yet). Unset in production.
+pub(crate) fn saga_crash(point: &str) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let wanted = POINT.get_or_init(|| std::env::var("AGUSTO_FAULT_SAGA_CRASH").ok());
+    if wanted.as_deref() == Some(point) {
+        tracing::error!(point, "fault injection: killing the process at a saga step");
+        std::process::abort();
+    }
+}

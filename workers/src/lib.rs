@@ -13,6 +13,7 @@ pub mod metrics;
 mod order_outcome;
 pub mod order_writer;
 pub mod published;
+pub mod saga_carrier;
 pub mod stock_writer;
 pub mod warehouse;
 pub mod webhooks;

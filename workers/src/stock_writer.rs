@@ -18,6 +18,7 @@ use crate::domain::partition::PartitionState;
 use crate::domain::stock::{ChangeRecord, StockEffects};
 use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
 use crate::published::PublishedLevels;
+use crate::saga_carrier::{Carrier, Parked};
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
 pub const STOCK_LOG: &str = "agusto.stock.commands";
@@ -46,6 +47,12 @@ pub struct StockWriter {
     fenced: bool,
     committer: Option<Committer>,
     published: Option<Arc<PublishedLevels>>,
+    carrier: Option<Carrier>,
+    /// Replies waiting for their saga; `parked_now` and `finished` pass a
+    /// batch's parked commands and ended steps from deciding to replying.
+    parked: Parked,
+    parked_now: Vec<(usize, String)>,
+    finished: Vec<(String, StockReply)>,
 }
 
 impl StockWriter {
@@ -62,7 +69,18 @@ impl StockWriter {
             fenced: false,
             committer: None,
             published: None,
+            carrier: None,
+            parked: Parked::default(),
+            parked_now: Vec::new(),
+            finished: Vec::new(),
         }
+    }
+
+    /// Carries the steps of the sagas this partition is the home of
+    /// (orders spanning partitions); without one they are not carried.
+    pub fn with_carrier(mut self, carrier: Carrier) -> Self {
+        self.carrier = Some(carrier);
+        self
     }
 
     /// Writes through `committer` (group commit) instead of one store call per batch.
@@ -101,8 +119,16 @@ impl StockWriter {
             .map(|d| (d.offset, d.command.clone(), d.at))
             .collect();
         let replies = self.apply_batch(&commands).await;
+        for (i, order_id) in std::mem::take(&mut self.parked_now) {
+            if let Some(reply) = batch[i].take_reply() {
+                self.parked.park(order_id, reply);
+            }
+        }
         for (d, r) in batch.iter_mut().zip(replies) {
             d.reply(r);
+        }
+        for (order_id, r) in std::mem::take(&mut self.finished) {
+            self.parked.answer(&order_id, &r);
         }
     }
 
@@ -147,6 +173,7 @@ impl StockWriter {
                 self.fenced = matches!(e, agusto_store::Error::Fenced(_));
                 if self.fenced {
                     crate::metrics::FENCED.with_label_values(&["stock"]).inc();
+                    self.parked.clear();
                 }
                 self.state = None;
                 if let Some(p) = &self.published {
@@ -166,7 +193,9 @@ impl StockWriter {
         let applied = self.applied;
         let mut fx = StockEffects::default();
         let mut replies: Vec<StockReply> = Vec::with_capacity(commands.len());
-        for (o, c, at) in commands {
+        let mut parked = Vec::new();
+        for (i, (o, c, at)) in commands.iter().enumerate() {
+            let waiting = fx.parked.len();
             let state = self.state_mut();
             let reply = match c {
                 StockCommand::Receipt {
@@ -185,8 +214,19 @@ impl StockWriter {
                     .unwrap_or_else(|| levels_of(state, [product_code])),
                 _ => state.apply(c, *at, &mut fx),
             };
+            if fx.parked.len() > waiting {
+                parked.extend(fx.parked.last().map(|id| (i, id.clone())));
+            }
             replies.push(reply);
         }
+        let (mut sagas_put, mut sagas_delete) = (Vec::new(), Vec::new());
+        for (id, saga) in std::mem::take(&mut fx.sagas) {
+            match saga {
+                Some(saga) => sagas_put.push(saga),
+                None => sagas_delete.push((self.partition, id)),
+            }
+        }
+        let steps: Vec<&'static str> = sagas_put.iter().map(|g| step_name(g.kind)).collect();
         let changes = self.change_rows(&fx.changes);
         let state = self.state_mut();
         let batch = StockBatch {
@@ -207,6 +247,8 @@ impl StockWriter {
             }),
             changes,
             orders: fx.orders,
+            sagas_put,
+            sagas_delete,
             fence: Some(Fence {
                 log: STOCK_LOG.into(),
                 partition: self.partition,
@@ -214,8 +256,10 @@ impl StockWriter {
             }),
         };
         if fx_is_empty(&batch) {
-            // Nothing changed (no-op commands, empty sweeps): no write needed;
-            // replaying such commands changes nothing either.
+            // Nothing changed (no-op commands, empty sweeps, a placement
+            // again while its saga runs): no write needed; replaying such
+            // commands changes nothing either.
+            self.after_durable(parked, fx.answers, fx.sends);
             return Ok(replies);
         }
         if let Some(pause) = crate::fault::first_write_pause() {
@@ -236,6 +280,10 @@ impl StockWriter {
             .with_label_values(&["apply_stock_batch"])
             .observe(started.elapsed().as_secs_f64());
         written?;
+        for step in steps {
+            crate::fault::saga_crash(step);
+        }
+        self.after_durable(parked, fx.answers, fx.sends);
         self.applied = applied.max(offset);
         if let (Some(p), Some(levels)) = (&self.published, levels) {
             p.update(self.partition, &levels);
@@ -244,6 +292,28 @@ impl StockWriter {
             count(c, r);
         }
         Ok(replies)
+    }
+
+    /// Once a batch is durable: its parked commands and ended saga steps go
+    /// to the replying side, its saga steps to their participants.
+    fn after_durable(
+        &mut self,
+        parked: Vec<(usize, String)>,
+        finished: Vec<(String, StockReply)>,
+        sends: Vec<crate::domain::saga::SagaSend>,
+    ) {
+        self.parked_now = parked;
+        self.finished = finished;
+        match &self.carrier {
+            Some(c) => c.carry(sends),
+            None if !sends.is_empty() => {
+                tracing::warn!(
+                    partition = self.partition,
+                    "saga steps not carried: no carrier"
+                );
+            }
+            None => {}
+        }
     }
 
     /// The store rows of the change records a batch changed: their final
@@ -297,6 +367,7 @@ impl StockWriter {
                 products = loaded.levels.len(),
                 holds = loaded.holds.len(),
                 orders = loaded.orders.len(),
+                sagas = loaded.sagas.len(),
                 applied = loaded.applied,
                 "stock partition loaded"
             );
@@ -304,11 +375,8 @@ impl StockWriter {
             if let Some(p) = &self.published {
                 p.load(self.partition, loaded.levels.iter().cloned());
             }
-            self.state = Some(PartitionState::loaded(
-                loaded.levels,
-                loaded.holds,
-                loaded.orders,
-            ));
+            let (partition, partitions) = (self.partition, self.partitions);
+            self.state = Some(PartitionState::loaded(partition, partitions, loaded));
         }
         let mut changes: Vec<String> = commands
             .iter()
@@ -342,7 +410,9 @@ impl StockWriter {
     }
 
     fn state_mut(&mut self) -> &mut PartitionState {
-        self.state.get_or_insert_with(PartitionState::default)
+        let (partition, partitions) = (self.partition, self.partitions);
+        self.state
+            .get_or_insert_with(|| PartitionState::new(partition, partitions))
     }
 }
 
@@ -384,6 +454,17 @@ fn fx_is_empty(b: &StockBatch) -> bool {
         && b.reservations_put.is_empty()
         && b.reservations_delete.is_empty()
         && b.events.is_empty()
+        && b.sagas_put.is_empty()
+        && b.sagas_delete.is_empty()
+}
+
+/// The fault-injection point of a recorded saga step.
+fn step_name(kind: agusto_schemas::SagaKind) -> &'static str {
+    match kind {
+        agusto_schemas::SagaKind::Placing => "placing",
+        agusto_schemas::SagaKind::Applying => "applying",
+        agusto_schemas::SagaKind::Compensating => "compensating",
+    }
 }
 
 fn unavailable(n: usize, why: &str) -> Vec<StockReply> {

@@ -246,9 +246,10 @@ impl Warehouse {
 
     /// An order command; `Pending` if the outcome is not known within the
     /// order wait. A placement made before (same id or `Idempotency-Key`) is
-    /// answered from the store; otherwise the order goes to the stock
-    /// partition of its lines when they share one (one hop), else to the
-    /// order writer of its id. A later command follows the order's lines.
+    /// answered from the store; otherwise the order goes to its home stock
+    /// partition ([`agusto_schemas::order_home`]): the partition of its
+    /// lines when they share one (one hop), else the partition of its id,
+    /// which runs the order's saga. A later command goes to the same home.
     pub async fn order(&self, order_id: &str, cmd: OrderCommand) -> Result<OrderReply, Error> {
         let gone = |e: agusto_store::Error| Error::Unavailable(e.to_string());
         let _placing = match &cmd {
@@ -271,34 +272,29 @@ impl Warehouse {
                 {
                     return Ok(r);
                 }
-                self.home(new.lines.iter().map(|l| l.product_code.as_str()))
+                self.home(order_id, new.lines.iter().map(|l| l.product_code.as_str()))
             }
             OrderCommand::Transition { order_id, .. } => {
                 match self.store.get_order(order_id).await.map_err(gone)? {
                     None => return Ok(OrderReply::NotFound),
-                    Some(o) => self.home(o.lines.iter().map(|l| l.product_code.as_str())),
+                    Some(o) => self.home(order_id, o.lines.iter().map(|l| l.product_code.as_str())),
                 }
             }
-            OrderCommand::ExpireDue { .. } => None,
+            OrderCommand::ExpireDue { .. } => {
+                return Err(Error::Rejected(
+                    "expiry is the writers' own timer command".into(),
+                ));
+            }
         };
-        if let Some(p) = home {
-            let cmd = StockCommand::Order(Box::new(cmd));
-            return match tokio::time::timeout(self.order_wait, self.stock.request(p, cmd)).await {
-                Err(_) => Err(Error::Pending),
-                Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
-                Ok(Ok(StockReply::Order(r))) => match *r {
-                    OrderReply::Unavailable(why) => Err(Error::Unavailable(why)),
-                    reply => Ok(reply),
-                },
-                Ok(Ok(other)) => Err(stock_failure(other)),
-            };
-        }
-        let p = self.orders.partition_of(order_id);
-        match tokio::time::timeout(self.order_wait, self.orders.request(p, cmd)).await {
+        let cmd = StockCommand::Order(Box::new(cmd));
+        match tokio::time::timeout(self.order_wait, self.stock.request(home, cmd)).await {
             Err(_) => Err(Error::Pending),
             Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
-            Ok(Ok(OrderReply::Unavailable(why))) => Err(Error::Unavailable(why)),
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(StockReply::Order(r))) => match *r {
+                OrderReply::Unavailable(why) => Err(Error::Unavailable(why)),
+                reply => Ok(reply),
+            },
+            Ok(Ok(other)) => Err(stock_failure(other)),
         }
     }
 
@@ -320,13 +316,9 @@ impl Warehouse {
 }
 
 impl Warehouse {
-    /// The stock partition that decides an order with these products, when
-    /// they all live in one.
-    fn home<'a>(&self, mut codes: impl Iterator<Item = &'a str>) -> Option<u32> {
-        let first = self.stock.partition_of(codes.next()?);
-        codes
-            .all(|c| self.stock.partition_of(c) == first)
-            .then_some(first)
+    /// The stock partition that decides an order with these products.
+    fn home<'a>(&self, order_id: &str, codes: impl Iterator<Item = &'a str>) -> u32 {
+        agusto_schemas::order_home(order_id, codes, self.stock.partitions())
     }
 }
 

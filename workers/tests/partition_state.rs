@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use agusto_schemas::{
-    NewOrder, OrderAction, OrderCommand, OrderLine, ProductQty, ReleaseReason, StockCommand,
-    Timestamp, partition_for,
+    NewOrder, OrderAction, OrderCommand, OrderLine, PartOutcome, ProductQty, ReleaseReason,
+    Shortage, StockCommand, Timestamp, partition_for,
 };
 use agusto_store::Store;
 use agusto_store::sqlite::SqliteStore;
@@ -28,6 +28,24 @@ fn codes() -> Vec<String> {
         .collect()
 }
 
+/// A product of the other partition: orders naming it and one of
+/// [`codes`] span partitions and run as sagas homed here.
+fn remote() -> String {
+    (0..100)
+        .map(|i| format!("P-{i}"))
+        .find(|c| partition_for(c, PARTITIONS) == 1)
+        .expect("a code in partition 1")
+}
+
+/// Five order ids homed in partition 0 when their lines span partitions.
+fn order_ids() -> Vec<String> {
+    (0..100)
+        .map(|i| format!("ord{i}"))
+        .filter(|id| partition_for(id, PARTITIONS) == 0)
+        .take(5)
+        .collect()
+}
+
 fn t(s: i64) -> Timestamp {
     Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
 }
@@ -35,7 +53,17 @@ fn t(s: i64) -> Timestamp {
 fn command() -> impl Strategy<Value = StockCommand> {
     let codes = codes();
     let product = prop::sample::select(codes).prop_map(|c| c.to_owned());
-    let order = (0u8..5).prop_map(|o| format!("ord{o}"));
+    let order = prop::sample::select(order_ids());
+    let outcome = prop_oneof![
+        Just(PartOutcome::Applied),
+        Just(PartOutcome::Applied),
+        Just(PartOutcome::Failed("no answer".into())),
+        (1i64..3).prop_map(|q| PartOutcome::Short(vec![Shortage {
+            product_code: remote(),
+            requested: q + 1,
+            available: q,
+        }])),
+    ];
     let action = prop_oneof![
         Just(OrderAction::Pay),
         Just(OrderAction::Pick),
@@ -46,7 +74,8 @@ fn command() -> impl Strategy<Value = StockCommand> {
             carrier: None
         }),
     ];
-    let lines = prop::collection::vec((product.clone(), 1i64..4), 1..3);
+    let any_product = prop_oneof![3 => product.clone(), 1 => Just(remote())];
+    let lines = prop::collection::vec((any_product, 1i64..4), 1..3);
     prop_oneof![
         (product.clone(), 1i64..6, 0u8..3).prop_map(|(p, q, n)| StockCommand::Receipt {
             receipt_id: format!("rcpt{n}"),
@@ -94,6 +123,15 @@ fn command() -> impl Strategy<Value = StockCommand> {
         ))),
         (0i64..40)
             .prop_map(|s| StockCommand::Order(Box::new(OrderCommand::ExpireDue { now: t(s) }))),
+        // A participant's answer to a saga step (the right one or a stale one).
+        (order.clone(), 1u64..5, outcome).prop_map(|(order_id, step, outcome)| {
+            StockCommand::SagaAnswer {
+                order_id,
+                step,
+                partition: 1,
+                outcome,
+            }
+        }),
         // The stock side of an order spanning partitions, as its order writer sends it.
         (product, 1i64..3, 0u8..2).prop_map(|(p, q, n)| StockCommand::Reserve {
             order_id: format!("span{n}"),
@@ -133,9 +171,24 @@ fn check_invariants(state: &PartitionState) {
     }
     for o in state.orders.values() {
         assert!(o.status.holds_stock(), "only open orders are kept: {o:?}");
-        let held: i64 = state.stock.holds[&o.id].iter().map(|h| h.quantity).sum();
-        let wanted: i64 = o.lines.iter().map(|l| l.quantity).sum();
-        assert_eq!(held, wanted, "an open order holds exactly its lines");
+        let held: i64 = state
+            .stock
+            .holds
+            .get(&o.id)
+            .map(|hs| hs.iter().map(|h| h.quantity).sum())
+            .unwrap_or(0);
+        let wanted: i64 = o
+            .lines
+            .iter()
+            .filter(|l| partition_for(&l.product_code, PARTITIONS) == 0)
+            .map(|l| l.quantity)
+            .sum();
+        assert_eq!(held, wanted, "an open order holds exactly its lines here");
+    }
+    for g in state.sagas.values() {
+        assert_eq!(g.home, 0);
+        assert!(!g.waiting.is_empty(), "an ended step is not kept: {g:?}");
+        assert!(g.waiting.iter().all(|p| g.parts.contains_key(p)));
     }
 }
 
@@ -163,7 +216,7 @@ async fn run(batches: Vec<Vec<StockCommand>>, case: u64) {
             .expect("load");
         // A batch that changed nothing is not written (replaying it changes nothing).
         assert!(loaded.applied.unwrap_or(0) <= offset);
-        let rebuilt = PartitionState::loaded(loaded.levels, loaded.holds, loaded.orders);
+        let rebuilt = PartitionState::loaded(0, PARTITIONS, loaded);
         assert_eq!(mine.durable(), rebuilt.durable(), "after batch {i}");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,7 +5,9 @@ use apache_avro::types::Value;
 use super::CodecError;
 use super::envelope;
 use super::value::{Fields, array, bad_branch, branch, opt, opt_string, record, string, ts};
-use crate::{AdjustmentChange, ProductQty, ReleaseReason, StockCommand, StockEnvelope};
+use crate::{
+    AdjustmentChange, PartOutcome, ProductQty, ReleaseReason, Shortage, StockCommand, StockEnvelope,
+};
 
 pub(super) fn envelope_to_value(env: &StockEnvelope) -> Value {
     envelope::to_value(env, command_to_value)
@@ -25,6 +27,7 @@ const STOCK_OUT: u32 = 5;
 const SWEEP_LAPSED: u32 = 6;
 const CLAIM: u32 = 7;
 const ORDER: u32 = 8;
+const SAGA_ANSWER: u32 = 9;
 
 fn command_to_value(c: &StockCommand) -> Value {
     match c {
@@ -120,6 +123,28 @@ fn command_to_value(c: &StockCommand) -> Value {
             ORDER,
             record(vec![("command", super::order::command_to_value(c))]),
         ),
+        StockCommand::SagaAnswer {
+            order_id,
+            step,
+            partition,
+            outcome,
+        } => {
+            let (short, failure): (&[Shortage], Option<String>) = match outcome {
+                PartOutcome::Applied => (&[], None),
+                PartOutcome::Short(s) => (s, None),
+                PartOutcome::Failed(why) => (&[], Some(why.clone())),
+            };
+            branch(
+                SAGA_ANSWER,
+                record(vec![
+                    ("order_id", string(order_id)),
+                    ("step", Value::Long(*step as i64)),
+                    ("partition", Value::Long(i64::from(*partition))),
+                    ("shortages", array(short, shortage_value)),
+                    ("failure", opt_string(&failure)),
+                ]),
+            )
+        }
     }
 }
 
@@ -199,7 +224,44 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
         ORDER => StockCommand::Order(Box::new(super::order::command_from_value(
             Fields::of("Order", inner)?.take("command")?,
         )?)),
+        SAGA_ANSWER => {
+            let mut r = Fields::of("SagaAnswer", inner)?;
+            let order_id = r.string("order_id")?;
+            let step = u64::try_from(r.long("step")?)
+                .map_err(|_| CodecError::Shape("SagaAnswer.step: negative".into()))?;
+            let partition = u32::try_from(r.long("partition")?)
+                .map_err(|_| CodecError::Shape("SagaAnswer.partition: out of range".into()))?;
+            let short = r.array("shortages", shortage_from_value)?;
+            let outcome = match (r.opt_string("failure")?, short.is_empty()) {
+                (Some(why), _) => PartOutcome::Failed(why),
+                (None, false) => PartOutcome::Short(short),
+                (None, true) => PartOutcome::Applied,
+            };
+            StockCommand::SagaAnswer {
+                order_id,
+                step,
+                partition,
+                outcome,
+            }
+        }
         n => return Err(bad_branch("StockEnvelope.command", n)),
+    })
+}
+
+fn shortage_value(s: &Shortage) -> Value {
+    record(vec![
+        ("product_code", string(&s.product_code)),
+        ("requested", Value::Long(s.requested)),
+        ("available", Value::Long(s.available)),
+    ])
+}
+
+fn shortage_from_value(v: Value) -> Result<Shortage, CodecError> {
+    let mut r = Fields::of("PartShortage", v)?;
+    Ok(Shortage {
+        product_code: r.string("product_code")?,
+        requested: r.long("requested")?,
+        available: r.long("available")?,
     })
 }
 

@@ -2,7 +2,11 @@
 //! its batches wrote — one-hop orders included — and nothing of another
 //! partition.
 
-use agusto_schemas::{OrderStatus, partition_for};
+use std::collections::{BTreeMap, BTreeSet};
+
+use agusto_schemas::{
+    OrderStatus, ProductQty, Saga, SagaKind, StockCommand, order_home, partition_for,
+};
 
 use super::fixtures::{at, hold, level, order};
 use crate::{AppliedOffset, OrderBatch, PartitionState, StockBatch, Store};
@@ -41,7 +45,36 @@ async fn load(store: &dyn Store) -> PartitionState {
     s.holds.retain(|h| h.order_id.starts_with("lp-"));
     s.orders.retain(|o| o.id.starts_with("lp-"));
     s.orders.sort_by(|a, b| a.id.cmp(&b.id));
+    s.sagas.retain(|g| g.order.id.starts_with("lp-"));
     s
+}
+
+/// A saga of `order` at `step`, kept by `home`.
+fn saga(order: &agusto_schemas::Order, home: u32, step: u64) -> Saga {
+    let lines: Vec<ProductQty> = order
+        .lines
+        .iter()
+        .map(|l| ProductQty {
+            product_code: l.product_code.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    Saga {
+        order: order.clone(),
+        home,
+        step,
+        kind: SagaKind::Placing,
+        command: StockCommand::Reserve {
+            order_id: order.id.clone(),
+            lines: Vec::new(),
+            expires_at: order.created_at,
+        },
+        parts: BTreeMap::from([(1 - home, lines)]),
+        waiting: BTreeSet::from([1 - home]),
+        held: BTreeSet::new(),
+        short: Vec::new(),
+        failure: None,
+    }
 }
 
 /// One-hop orders written with a stock batch are orders like any other
@@ -93,10 +126,32 @@ pub async fn load_partition_returns_what_batches_wrote(store: &dyn Store) {
             offset,
         })
     };
+    // Spanning orders are loaded by their home partition (their id's).
+    let home = order_home(
+        &spanning.id,
+        spanning.lines.iter().map(|l| l.product_code.as_str()),
+        PARTITIONS,
+    );
+    let with_spanning = |mut orders: Vec<agusto_schemas::Order>| {
+        if home == 0 {
+            orders.push(spanning.clone());
+            orders.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        orders
+    };
+    let placing = order(
+        "lp-o5",
+        "lp-ch",
+        OrderStatus::Reserved,
+        t(1),
+        Some(t(100)),
+        &[(&a, 1), (&x, 1)],
+    );
     let first = StockBatch {
         levels: vec![la.clone(), lb.clone()],
         reservations_put: vec![h1.clone(), h2.clone(), h4.clone()],
         orders: vec![one_hop.clone(), shipped.clone()],
+        sagas_put: vec![saga(&placing, 0, 1), saga(&shipped, 1, 1)],
         applied: offset(5),
         ..StockBatch::default()
     };
@@ -126,8 +181,13 @@ pub async fn load_partition_returns_what_batches_wrote(store: &dyn Store) {
     assert_eq!(loaded.holds, vec![h1.clone(), h2.clone(), h4.clone()]);
     assert_eq!(
         loaded.orders,
-        vec![one_hop.clone()],
-        "open one-hop orders only"
+        with_spanning(vec![one_hop.clone()]),
+        "open orders of this home only"
+    );
+    assert_eq!(
+        loaded.sagas,
+        vec![saga(&placing, 0, 1)],
+        "this home's sagas"
     );
     assert_eq!(loaded.applied, Some(5));
 
@@ -137,9 +197,12 @@ pub async fn load_partition_returns_what_batches_wrote(store: &dyn Store) {
     paid.expires_at = None;
     paid.updated_at = t(2);
     let confirmed = hold("lp-o1", &a, 3, None);
+    let mut next_step = saga(&placing, 0, 2);
+    next_step.waiting.clear();
     let pay = StockBatch {
         reservations_put: vec![confirmed.clone()],
         orders: vec![paid.clone()],
+        sagas_put: vec![next_step.clone()],
         applied: offset(6),
         ..StockBatch::default()
     };
@@ -157,8 +220,9 @@ pub async fn load_partition_returns_what_batches_wrote(store: &dyn Store) {
         ["lp-o1", "lp-o2"]
     );
     let loaded = load(store).await;
-    assert_eq!(loaded.orders, vec![paid.clone()]);
+    assert_eq!(loaded.orders, with_spanning(vec![paid.clone()]));
     assert_eq!(loaded.holds, vec![confirmed, h2.clone(), h4.clone()]);
+    assert_eq!(loaded.sagas, vec![next_step], "a saga's step replaced");
 
     // Cancelled: closed orders and their holds are not loaded.
     let mut cancelled = paid;
@@ -169,12 +233,14 @@ pub async fn load_partition_returns_what_batches_wrote(store: &dyn Store) {
         levels: vec![la2.clone()],
         reservations_delete: vec![("lp-o1".into(), a.clone())],
         orders: vec![cancelled],
+        sagas_delete: vec![(0, "lp-o5".into())],
         applied: offset(7),
         ..StockBatch::default()
     };
     store.apply_stock_batch(&cancel).await.expect("cancel");
     let loaded = load(store).await;
-    assert!(loaded.orders.is_empty());
+    assert_eq!(loaded.orders, with_spanning(Vec::new()));
+    assert!(loaded.sagas.is_empty(), "an ended saga is not loaded");
     assert_eq!(loaded.holds, vec![h2, h4]);
     assert_eq!(loaded.levels, vec![la2, lb]);
     assert_eq!(loaded.applied, Some(7));

@@ -35,6 +35,8 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
         }),
         changes: vec![],
         orders: vec![],
+        sagas_put: vec![],
+        sagas_delete: vec![],
         fence: None,
     };
     store.apply_stock_batch(&first).await.expect("batch");
@@ -102,6 +104,8 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
         }),
         changes: vec![],
         orders: vec![],
+        sagas_put: vec![],
+        sagas_delete: vec![],
         fence: None,
     };
     store.apply_stock_batch(&second).await.expect("batch");

@@ -281,3 +281,11 @@ pub(super) const V4: &[&str] = &[
     // LWT (`claim_partition`), read before each batch of its writer.
     "CREATE TABLE IF NOT EXISTS partition_epochs (log text, stock_partition bigint, epoch bigint, PRIMARY KEY ((log, stock_partition)))",
 ];
+
+/// Version 5: sagas of orders spanning stock partitions, one row per order
+/// while a step is under way, written in the home partition's logged batch.
+pub(super) const V5: &[&str] = &[
+    // PK ((stock_partition), order_id): a home partition's sagas are one
+    // partition, read once when its writer loads it.
+    "CREATE TABLE IF NOT EXISTS sagas (stock_partition bigint, order_id text, saga text, PRIMARY KEY ((stock_partition), order_id))",
+];

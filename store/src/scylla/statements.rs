@@ -105,6 +105,12 @@ statements! {
     GetStockChange = "SELECT fingerprint, levels, expires_at FROM stock_changes WHERE change_id = ? AND stock_partition = ?";
     /// change_id, stock_partition, fingerprint, levels, expires_at, ttl (seconds)
     PutStockChange = "INSERT INTO stock_changes (change_id, stock_partition, fingerprint, levels, expires_at) VALUES (?, ?, ?, ?, ?) USING TTL ?";
+    /// stock_partition
+    GetSagas = "SELECT saga FROM sagas WHERE stock_partition = ?";
+    /// stock_partition, order_id, saga (JSON)
+    PutSaga = "INSERT INTO sagas (stock_partition, order_id, saga) VALUES (?, ?, ?)";
+    /// stock_partition, order_id
+    DelSaga = "DELETE FROM sagas WHERE stock_partition = ? AND order_id = ?";
     /// log_name, log_partition, log_offset
     PutOffset = "INSERT INTO applied_offsets (log_name, log_partition, log_offset) VALUES (?, ?, ?)";
     /// log_name, log_partition

@@ -179,6 +179,7 @@ impl Inner {
         };
         ops.extend(super::orders::plan_orders(&orders, &prev_orders)?);
         ops.extend(change_ops(&batch.changes, agusto_schemas::now())?);
+        ops.extend(super::sagas::saga_ops(batch)?);
         ops.extend(self.outbox_ops(&stream, &batch.events, &outbox)?);
         if let Some(applied) = &batch.applied {
             ops.push(offset_row(applied)?);

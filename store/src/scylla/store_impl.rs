@@ -73,6 +73,10 @@ impl Store for ScyllaStore {
         self.inner.claim_partition(log, partition).await
     }
 
+    async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
+        self.inner.sagas(partition).await
+    }
+
     async fn all_reservations(&self) -> Result<Vec<Reservation>> {
         self.inner.all_holds().await
     }

@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -214,6 +214,17 @@ DROP INDEX IF EXISTS orders_channel_external;
 const V7: &str = r#"
 DROP TABLE IF EXISTS order_lines;
 DROP INDEX IF EXISTS reservations_expiry;
+"#;
+
+/// Version 8: sagas of orders spanning stock partitions, one row per order
+/// while a step is under way, kept by the order's home partition.
+const V8: &str = r#"
+CREATE TABLE sagas (
+    partition INTEGER NOT NULL,
+    order_id  TEXT NOT NULL,
+    saga      TEXT NOT NULL,
+    PRIMARY KEY (partition, order_id)
+) WITHOUT ROWID;
 "#;
 
 /// The schema version of the database `conn` is open on.

@@ -248,6 +248,7 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
     }
     outbox::insert_events(conn, &batch.events)?;
     super::stock_changes::write(conn, &batch.changes)?;
+    super::sagas::write(conn, batch)?;
     if let Some(applied) = &batch.applied {
         outbox::put_offset(conn, applied)?;
     }

@@ -73,6 +73,10 @@ impl Store for SqliteStore {
         self.read(stock::all_levels).await
     }
 
+    async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
+        self.read(move |c| super::sagas::read(c, partition)).await
+    }
+
     async fn all_reservations(&self) -> Result<Vec<Reservation>> {
         self.read(|c| {
             let sql = format!("SELECT {} FROM reservations", stock::RESERVATION_COLUMNS);

@@ -2,8 +2,11 @@
 
 pub mod order;
 pub mod partition;
+pub mod saga;
 pub mod stock;
 mod stock_changes;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod saga_tests;

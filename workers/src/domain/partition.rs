@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use agusto_schemas::{
-    NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus, StockCommand, StockLevel,
-    StockReply, Timestamp,
+    NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus, ProductQty, Saga,
+    SagaKind, StockCommand, StockLevel, StockReply, Timestamp, partition_for,
 };
 
 use super::order::{Placement, place, placed, transition};
@@ -30,16 +30,40 @@ pub struct PartitionState {
     /// Recently closed one-hop orders (a cache, not part of the state
     /// `load_partition` rebuilds).
     pub closed: HashMap<String, Order>,
+    /// This partition's number, and how many stock partitions there are.
+    pub partition: u32,
+    /// Stock partitions in all (at least 1).
+    pub partitions: u32,
+    /// Steps under way of the sagas this partition is the home of, by order id.
+    pub sagas: HashMap<String, Saga>,
+    /// When each saga's unanswered participants are asked again (not stored:
+    /// after a load every step is asked again at the first timer).
+    pub resend_at: HashMap<String, Timestamp>,
 }
 
 impl PartitionState {
-    /// The state of a partition from what the store loaded.
-    pub fn loaded(
-        levels: Vec<StockLevel>,
-        holds: Vec<agusto_schemas::Reservation>,
-        orders: Vec<Order>,
-    ) -> Self {
-        let mut s = PartitionState::default();
+    /// An empty partition `partition` of `partitions`.
+    pub fn new(partition: u32, partitions: u32) -> Self {
+        PartitionState {
+            partition,
+            partitions: partitions.max(1),
+            ..PartitionState::default()
+        }
+    }
+
+    /// The state of partition `partition` of `partitions` from what the store loaded.
+    pub fn loaded(partition: u32, partitions: u32, loaded: agusto_store::PartitionState) -> Self {
+        let agusto_store::PartitionState {
+            levels,
+            holds,
+            orders,
+            sagas,
+            ..
+        } = loaded;
+        let mut s = PartitionState::new(partition, partitions);
+        for g in sagas {
+            s.sagas.insert(g.order.id.clone(), g);
+        }
         for l in levels {
             s.stock.levels.insert(l.product_code.clone(), l);
         }
@@ -54,13 +78,7 @@ impl PartitionState {
 
     /// The open orders and the stock, without the caches: what
     /// `load_partition` must give back after the effects were written.
-    pub fn durable(
-        &self,
-    ) -> (
-        Vec<StockLevel>,
-        Vec<agusto_schemas::Reservation>,
-        Vec<Order>,
-    ) {
+    pub fn durable(&self) -> Durable {
         let mut levels: Vec<StockLevel> = self
             .stock
             .levels
@@ -73,7 +91,9 @@ impl PartitionState {
         holds.sort_by(|a, b| (&a.order_id, &a.product_code).cmp(&(&b.order_id, &b.product_code)));
         let mut orders: Vec<Order> = self.orders.values().cloned().collect();
         orders.sort_by(|a, b| a.id.cmp(&b.id));
-        (levels, holds, orders)
+        let mut sagas: Vec<Saga> = self.sagas.values().cloned().collect();
+        sagas.sort_by(|a, b| a.order.id.cmp(&b.order.id));
+        (levels, holds, orders, sagas)
     }
 
     /// Applies one command at `at`; on a rejection nothing changes.
@@ -85,15 +105,21 @@ impl PartitionState {
     ) -> StockReply {
         self.know(cmd, at);
         match cmd {
-            StockCommand::Order(c) => StockReply::Order(Box::new(self.order(c, at, fx))),
+            StockCommand::Order(c) => self.order(c, at, fx),
             StockCommand::SweepLapsed { before } => {
                 // Holds of the orders decided here end with their order
                 // (expiry); the sweep is for holds nobody else will end.
-                let orders = &self.orders;
-                self.stock
-                    .sweep_lapsed(*before, |id| orders.contains_key(id), at, fx);
+                let (orders, sagas) = (&self.orders, &self.sagas);
+                let spared = |id: &str| orders.contains_key(id) || sagas.contains_key(id);
+                self.stock.sweep_lapsed(*before, spared, at, fx);
                 StockReply::Done
             }
+            StockCommand::SagaAnswer {
+                order_id,
+                step,
+                partition,
+                outcome,
+            } => self.saga_answer(order_id, *step, *partition, outcome, at, fx),
             other => self.stock.apply(other, at, fx),
         }
     }
@@ -120,36 +146,57 @@ impl PartitionState {
         }
     }
 
-    fn order(&mut self, cmd: &OrderCommand, at: Timestamp, fx: &mut StockEffects) -> OrderReply {
+    fn order(&mut self, cmd: &OrderCommand, at: Timestamp, fx: &mut StockEffects) -> StockReply {
         match cmd {
             OrderCommand::Place(new) => self.place(new, at, fx),
             OrderCommand::Transition {
                 order_id,
                 channel_id,
                 action,
-            } => self.transition(order_id, channel_id.as_deref(), action, at, fx),
+            } => self.transition(order_id, channel_id.as_deref(), action, true, at, fx),
             OrderCommand::ExpireDue { now } => {
+                self.ask_again(*now, fx);
                 let mut due: Vec<String> = self
                     .orders
                     .values()
                     .filter(|o| o.status == OrderStatus::Reserved)
                     .filter(|o| o.expires_at.is_some_and(|e| e <= *now))
+                    .filter(|o| !self.sagas.contains_key(&o.id))
                     .map(|o| o.id.clone())
                     .collect();
                 due.sort();
                 let n = due
                     .iter()
                     .filter(|id| {
-                        let r = self.transition(id, None, &OrderAction::Expire, *now, fx);
-                        matches!(r, OrderReply::Updated(_))
+                        let r = self.transition(id, None, &OrderAction::Expire, false, *now, fx);
+                        !matches!(&r, StockReply::Order(r) if !matches!(**r, OrderReply::Updated(_)))
                     })
                     .count();
-                OrderReply::Swept(n)
+                reply(OrderReply::Swept(n))
             }
         }
     }
 
-    fn place(&mut self, new: &NewOrder, at: Timestamp, fx: &mut StockEffects) -> OrderReply {
+    fn place(&mut self, new: &NewOrder, at: Timestamp, fx: &mut StockEffects) -> StockReply {
+        if let Some(saga) = self.sagas.get(&new.order_id) {
+            return match (saga.kind, place(new, Some(&saga.order), None)) {
+                // The same placement again: its reply waits for the saga too.
+                (SagaKind::Placing, Placement::Answer(OrderReply::Existing(_))) => {
+                    fx.parked.push(new.order_id.clone());
+                    StockReply::Done
+                }
+                (SagaKind::Compensating, Placement::Answer(OrderReply::Existing(_))) => {
+                    reply(OrderReply::Unavailable(format!(
+                        "order {} failed and its holds are being given back; retry",
+                        new.order_id
+                    )))
+                }
+                (_, Placement::Answer(r)) => reply(r),
+                (_, Placement::Reserve(_)) => reply(OrderReply::Unavailable(
+                    "order saga in an unknown state".into(),
+                )),
+            };
+        }
         let same_id = self
             .orders
             .get(&new.order_id)
@@ -159,10 +206,20 @@ impl PartitionState {
             self.orders.get(id)
         });
         let wanted = match place(new, same_id, same_key) {
-            Placement::Answer(r) => return r,
+            Placement::Answer(r) => return reply(r),
             Placement::Reserve(wanted) => wanted,
         };
-        match self.stock.apply(&reserve(new, wanted), at, fx) {
+        let parts = self.others(&wanted);
+        if !parts.is_empty() {
+            if partition_for(&new.order_id, self.partitions) != self.partition {
+                return reply(OrderReply::Unavailable(format!(
+                    "order {} spans partitions and is not homed in partition {}",
+                    new.order_id, self.partition
+                )));
+            }
+            return self.place_spanning(new, wanted, parts, at, fx);
+        }
+        reply(match self.stock.apply(&reserve(new, wanted), at, fx) {
             StockReply::Reserved => {
                 let order = placed(new, at);
                 fx.orders.push(order.clone());
@@ -174,7 +231,7 @@ impl PartitionState {
                 OrderReply::Unavailable(why)
             }
             other => OrderReply::Unavailable(format!("unexpected stock reply {other:?}")),
-        }
+        })
     }
 
     fn transition(
@@ -182,31 +239,49 @@ impl PartitionState {
         order_id: &str,
         channel_id: Option<&str>,
         action: &OrderAction,
+        parked: bool,
         at: Timestamp,
         fx: &mut StockEffects,
-    ) -> OrderReply {
+    ) -> StockReply {
         let Some(order) = self
             .orders
             .get(order_id)
             .or_else(|| self.closed.get(order_id))
         else {
-            return OrderReply::NotFound;
+            return reply(OrderReply::NotFound);
         };
         let t = match transition(order, channel_id, action, at) {
             Ok(t) => t,
-            Err(reply) => return reply,
+            Err(r) => return reply(r),
         };
+        let lines: Vec<ProductQty> = order
+            .lines
+            .iter()
+            .map(|l| ProductQty {
+                product_code: l.product_code.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        let parts = self.others(&lines);
+        if let (false, Some(command)) = (parts.is_empty(), t.stock.clone()) {
+            if self.sagas.contains_key(order_id) {
+                return reply(OrderReply::Unavailable(format!(
+                    "order {order_id} is being updated; retry"
+                )));
+            }
+            return self.move_spanning(t, command, parts, parked, at, fx);
+        }
         if let Some(stock) = &t.stock {
             self.stock.apply(stock, at, fx);
         }
         fx.orders.push(t.order.clone());
         fx.events.extend(t.events);
         self.close_or_keep(t.order.clone());
-        OrderReply::Updated(Box::new(t.order))
+        reply(OrderReply::Updated(Box::new(t.order)))
     }
 
     /// Keeps an open order; moves a closed one to the closed cache.
-    fn close_or_keep(&mut self, order: Order) {
+    pub(crate) fn close_or_keep(&mut self, order: Order) {
         if order.status.holds_stock() {
             self.open(order);
             return;
@@ -221,13 +296,26 @@ impl PartitionState {
         self.closed.insert(order.id.clone(), order);
     }
 
-    fn open(&mut self, order: Order) {
+    pub(crate) fn open(&mut self, order: Order) {
         if let Some(k) = &order.idempotency_key {
             self.by_key
                 .insert((order.channel_id.clone(), k.clone()), order.id.clone());
         }
         self.orders.insert(order.id.clone(), order);
     }
+}
+
+/// What `load_partition` must give back: levels, holds, open orders, sagas.
+pub type Durable = (
+    Vec<StockLevel>,
+    Vec<agusto_schemas::Reservation>,
+    Vec<Order>,
+    Vec<Saga>,
+);
+
+/// An order reply as a stock partition answers it.
+fn reply(r: OrderReply) -> StockReply {
+    StockReply::Order(Box::new(r))
 }
 
 /// The hold a new order needs.

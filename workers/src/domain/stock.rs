@@ -41,6 +41,14 @@ pub struct StockEffects {
     pub changes: Vec<(String, Timestamp)>,
     /// Orders decided in one hop (placed or moved), each version in order.
     pub orders: Vec<agusto_schemas::Order>,
+    /// Sagas changed in the batch: each order's final saga (`None`: ended).
+    pub sagas: std::collections::BTreeMap<String, Option<agusto_schemas::Saga>>,
+    /// Saga steps to carry to participant partitions once the batch is durable.
+    pub sends: Vec<super::saga::SagaSend>,
+    /// Order ids of commands whose reply waits for their saga's step.
+    pub parked: Vec<String>,
+    /// Replies to such commands whose step ended, by order id.
+    pub answers: Vec<(String, StockReply)>,
 }
 
 /// Why a stock-changing movement happened, as the webhook `reason`.
@@ -192,7 +200,7 @@ impl StockState {
                 StockReply::Done
             }
             // Orders are decided by the partition state that owns them.
-            StockCommand::Order(_) => {
+            StockCommand::Order(_) | StockCommand::SagaAnswer { .. } => {
                 StockReply::Rejected("an order command needs the partition's orders".into())
             }
         }

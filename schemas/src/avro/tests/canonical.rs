@@ -16,7 +16,7 @@ use crate::{Event, OrderEnvelope, ReplyEnvelope, StockEnvelope};
 
 /// fastavro's CRC-64-AVRO fingerprint of every schema file (hex, header byte order).
 const FASTAVRO_FINGERPRINTS: [(&str, &str); 4] = [
-    ("stock_envelope.avsc", "c7ef5cc1cde41fe3"),
+    ("stock_envelope.avsc", "289fd633af67b8ef"),
     ("order_envelope.avsc", "79fe7d52076d7fb5"),
     ("reply_envelope.avsc", "3c7d38d098c3a2b0"),
     ("event.avsc", "2e3dce85786cc09e"),

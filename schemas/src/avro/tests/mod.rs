@@ -11,9 +11,9 @@ use serde_json::json;
 
 use crate::{
     AdjustmentChange, CommandEnvelope, Event, EventType, NewOrder, Order, OrderAction,
-    OrderCommand, OrderEnvelope, OrderLine, OrderReply, OrderStatus, ProductQty, ReleaseReason,
-    ReplyBody, ReplyEnvelope, ReplyTo, Shortage, StatusChange, StockCommand, StockEnvelope,
-    StockLevel, StockReply, Timestamp,
+    OrderCommand, OrderEnvelope, OrderLine, OrderReply, OrderStatus, PartOutcome, ProductQty,
+    ReleaseReason, ReplyBody, ReplyEnvelope, ReplyTo, Shortage, StatusChange, StockCommand,
+    StockEnvelope, StockLevel, StockReply, Timestamp,
 };
 
 /// A timestamp `n` seconds after a fixed instant, with microseconds set.
@@ -115,6 +115,28 @@ fn stock_envelopes() -> Vec<StockEnvelope> {
             reference: "TRK-1".into(),
         },
         StockCommand::SweepLapsed { before: t(-1) },
+        StockCommand::SagaAnswer {
+            order_id: "ord_1".into(),
+            step: 1,
+            partition: 3,
+            outcome: PartOutcome::Applied,
+        },
+        StockCommand::SagaAnswer {
+            order_id: "ord_1".into(),
+            step: u64::from(u32::MAX) + 7,
+            partition: 0,
+            outcome: PartOutcome::Short(vec![Shortage {
+                product_code: "P-1".into(),
+                requested: 5,
+                available: 2,
+            }]),
+        },
+        StockCommand::SagaAnswer {
+            order_id: "ord_1".into(),
+            step: 2,
+            partition: u32::MAX,
+            outcome: PartOutcome::Failed("stock partition 3 did not answer".into()),
+        },
     ];
     // Every order command once more as a one-hop command of a stock partition.
     let commands = commands.into_iter().chain(
