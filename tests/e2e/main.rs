@@ -11,6 +11,7 @@ mod http_limits;
 mod kafka;
 mod orders;
 mod receiver;
+mod saga;
 mod stock_idempotency;
 mod webhook_targets;
 mod webhook_workers;
