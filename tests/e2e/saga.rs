@@ -61,7 +61,7 @@ async fn answered(req: reqwest::RequestBuilder) -> bool {
 
 /// Starts a server that dies at `point`, sets up three products (`short`
 /// units of the third) and a channel.
-async fn start(point: &str, short: i64) -> (Server, [String; 3], String) {
+async fn start(point: &str, short: i64) -> (Server, [String; 3], String, String) {
     let s = Server::start(
         &format!("saga-{point}"),
         &[("AGUSTO_FAULT_SAGA_CRASH", point)],
@@ -70,8 +70,8 @@ async fn start(point: &str, short: i64) -> (Server, [String; 3], String) {
     s.product(&codes[0], 10).await;
     s.product(&codes[1], 10).await;
     s.product(&codes[2], short).await;
-    let (_, token) = s.channel("Saga", json!({})).await;
-    (s, codes, token)
+    let (channel, token) = s.channel("Saga", json!({})).await;
+    (s, codes, token, channel)
 }
 
 /// Waits for the process to die by its own fault injection.
@@ -97,7 +97,7 @@ fn order_body(external_id: &str, lines: &[(&str, i64)]) -> Value {
 #[tokio::test]
 async fn a_placement_killed_mid_saga_ends_placed_once() {
     for point in ["placing", "answer"] {
-        let (mut s, [a, b, _], token) = start(point, 0).await;
+        let (mut s, [a, b, _], token, _) = start(point, 0).await;
         let body = order_body("sg-1", &[(&a, 2), (&b, 3)]);
         let post = s.raw(reqwest::Method::POST, "/api/v1/orders");
         let _ = answered(post.bearer_auth(&token).json(&body)).await;
@@ -122,7 +122,7 @@ async fn a_placement_killed_mid_saga_ends_placed_once() {
 /// partitions released: after the restart they release.
 #[tokio::test]
 async fn a_cancel_killed_mid_saga_releases_every_partition() {
-    let (mut s, [a, b, _], token) = start("applying", 0).await;
+    let (mut s, [a, b, _], token, _) = start("applying", 0).await;
     let r = s.order(&token, "sg-2", &[(&a, 2), (&b, 3)]).await;
     assert_eq!(r.status, 201, "{r:?}");
     settle(&s, &[(&a, 2), (&b, 3)]).await;
@@ -148,17 +148,26 @@ async fn a_cancel_killed_mid_saga_releases_every_partition() {
 /// given back and no order exists.
 #[tokio::test]
 async fn a_failed_placement_killed_while_giving_back_leaks_no_hold() {
-    let (mut s, [a, b, c], token) = start("compensating", 0).await;
-    let body = order_body("sg-3", &[(&a, 2), (&b, 3), (&c, 1)]);
+    let (mut s, [a, b, c], token, channel) = start("compensating", 0).await;
+    // An external id whose order is not homed with the short product (the
+    // home would refuse at once, with nothing to give back).
+    let ext = (0..)
+        .map(|i| format!("sg-3-{i}"))
+        .find(|e| {
+            let id = agusto_schemas::stable_id("ord", &[&channel, e]);
+            partition_for(&id, PARTITIONS) != partition_for(&c, PARTITIONS)
+        })
+        .unwrap();
+    let body = order_body(&ext, &[(&a, 2), (&b, 3), (&c, 1)]);
     let post = s.raw(reqwest::Method::POST, "/api/v1/orders");
     let _ = answered(post.bearer_auth(&token).json(&body)).await;
     died(&mut s).await;
     let dir = s.kill9();
     let s = Server::start_in(&dir, &[], true);
     settle(&s, &[(&a, 0), (&b, 0), (&c, 0)]).await;
-    assert!(stored(&s, "sg-3").await.is_none());
+    assert!(stored(&s, &ext).await.is_none());
     // Without the fault the same placement is a 422, nothing held.
-    let r = s.order(&token, "sg-3", &[(&a, 2), (&b, 3), (&c, 1)]).await;
+    let r = s.order(&token, &ext, &[(&a, 2), (&b, 3), (&c, 1)]).await;
     assert_eq!(r.status, 422, "{r:?}");
     settle(&s, &[(&a, 0), (&b, 0), (&c, 0)]).await;
     let dir = s.kill9();

@@ -44,6 +44,10 @@ TOPIC_SCHEMAS = {
     "agusto.order.commands": "order_envelope.avsc",
     "agusto.replies": "reply_envelope.avsc",
 }
+# Topics that exist but stay empty: orders are decided by their home stock
+# partitions; agusto.order.commands only carries what ingress processes of
+# the previous release append during a rolling upgrade.
+LEGACY_TOPICS = {"agusto.order.commands"}
 
 
 def load_schemas():
@@ -120,8 +124,9 @@ def drive_workflow(base, admin):
     expect(200, "POST", f"{u}/orders/{other['id']}/cancel", shop)
     expect(422, "POST", f"{u}/orders", shop,
            {"external_id": "AVRO-3", "lines": [{"sku": "AVRO-KOPI", "quantity": 1000}]})
-    # An order over eight products: its lines span stock partitions, so it
-    # goes over agusto.order.commands (the orders above took one hop).
+    # An order over eight products: its lines span stock partitions, so its
+    # home partition runs it as a saga (reservations carried to the other
+    # partitions, their SagaAnswer records on agusto.stock.commands).
     spread = [f"AVRO-SPAN-{i}" for i in range(8)]
     for code in spread:
         expect((200, 201), "PUT", f"{u}/products/{code}", admin, {"name": code, "active": True})
@@ -204,12 +209,15 @@ def check(brokers, schemas):
     for topic in TOPIC_SCHEMAS:
         if topic not in topics:
             failures.append(f"topic {topic} does not exist")
+        elif topic in LEGACY_TOPICS:
+            pass
         elif not any(t == topic for t, *_ in messages):
             failures.append(f"no message on {topic}")
     text = "\n".join(seen)
     for needle in ("PO-AVRO-1", "JNE-AVRO-1", "dev.agusto.v1.order_action.Complete",
                    "dev.agusto.v1.order_action.Cancel", "dev.agusto.v1.order_reply.Short",
-                   "dev.agusto.v1.stock_command.Order", "AVRO-4", "dispatched"):
+                   "dev.agusto.v1.stock_command.Order", "dev.agusto.v1.stock_command.SagaAnswer",
+                   "AVRO-4", "dispatched"):
         if needle not in text:
             failures.append(f"no decoded message holds {needle!r}")
     for topic in sorted(counts):
