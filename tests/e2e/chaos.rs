@@ -221,7 +221,10 @@ async fn every_role_killed_in_turn_under_load_loses_nothing() {
             if reserved == want {
                 break;
             }
-            assert!(Instant::now() < deadline, "{code}: reserved {reserved}, held {want}");
+            assert!(
+                Instant::now() < deadline,
+                "{code}: reserved {reserved}, held {want}"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }

@@ -31,14 +31,30 @@ async fn kill_9_under_load_loses_no_acknowledged_order_and_applies_none_twice() 
                 if i % 3 == 2 {
                     lines.push((products[(w * 7 + i + 1) % products.len()].clone(), 1));
                 }
-                let stored_lines: Value = lines.iter().map(|(p, q)| json!({"sku": p, "product_code": p, "quantity": q})).collect();
-                let lines: Vec<Value> = lines.iter().map(|(p, q)| json!({"sku": p, "quantity": q})).collect();
+                let stored_lines: Value = lines
+                    .iter()
+                    .map(|(p, q)| json!({"sku": p, "product_code": p, "quantity": q}))
+                    .collect();
+                let lines: Vec<Value> = lines
+                    .iter()
+                    .map(|(p, q)| json!({"sku": p, "quantity": q}))
+                    .collect();
                 let body = json!({"external_id": format!("k-{w}-{i}"), "lines": lines});
-                let sent = s.raw(reqwest::Method::POST, "/api/v1/orders").bearer_auth(token).json(&body).send().await;
+                let sent = s
+                    .raw(reqwest::Method::POST, "/api/v1/orders")
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await;
                 match sent {
                     Ok(r) if r.status() == 201 => {
-                        let Ok(v) = r.json::<Value>().await else { return };
-                        acked.lock().unwrap().push((v["id"].as_str().unwrap().to_owned(), stored_lines));
+                        let Ok(v) = r.json::<Value>().await else {
+                            return;
+                        };
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push((v["id"].as_str().unwrap().to_owned(), stored_lines));
                     }
                     // Still processing when the wait ended: not acknowledged.
                     Ok(r) if r.status() == 202 => {}

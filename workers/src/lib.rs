@@ -14,6 +14,7 @@ mod order_outcome;
 pub mod order_writer;
 pub mod published;
 pub mod saga_carrier;
+mod stock_outcome;
 pub mod stock_writer;
 pub mod warehouse;
 pub mod webhooks;

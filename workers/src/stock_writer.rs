@@ -4,21 +4,21 @@
 //! writes each batch's effects in one atomic store write with the applied
 //! offset, and replies after the batch is durable.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use agusto_bus::Delivery;
 use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{StockCommand, StockReply, Timestamp};
-use agusto_store::{AppliedOffset, Fence, StockBatch, StockChange, Store};
+use agusto_store::{AppliedOffset, Fence, StockBatch, Store};
 
 use crate::committer::Committer;
 use crate::domain::partition::PartitionState;
 use crate::domain::stock::{ChangeRecord, StockEffects};
-use crate::metrics::{BATCH_SIZE, COMMANDS_APPLIED, STORE_LATENCY};
+use crate::metrics::{BATCH_SIZE, STORE_LATENCY};
 use crate::published::PublishedLevels;
 use crate::saga_carrier::{Carrier, Parked};
+use crate::stock_outcome::{change_rows, count, fx_is_empty, levels_of, step_name, unavailable};
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
 pub const STOCK_LOG: &str = "agusto.stock.commands";
@@ -227,7 +227,7 @@ impl StockWriter {
             }
         }
         let steps: Vec<&'static str> = sagas_put.iter().map(|g| step_name(g.kind)).collect();
-        let changes = self.change_rows(&fx.changes);
+        let changes = change_rows(self.partition, self.state.as_ref(), &fx.changes);
         let state = self.state_mut();
         let batch = StockBatch {
             levels: fx
@@ -316,30 +316,6 @@ impl StockWriter {
         }
     }
 
-    /// The store rows of the change records a batch changed: their final
-    /// state, kept for [`CHANGE_RETENTION`] after the command that wrote them.
-    fn change_rows(&self, changed: &[(String, Timestamp)]) -> Vec<StockChange> {
-        let mut last: HashMap<&str, Timestamp> = HashMap::new();
-        for (id, at) in changed {
-            last.insert(id, *at);
-        }
-        let mut rows: Vec<StockChange> = last
-            .into_iter()
-            .filter_map(|(id, at)| {
-                let record = self.state.as_ref()?.stock.changes.get(id)?;
-                Some(StockChange {
-                    change_id: id.to_owned(),
-                    partition: self.partition,
-                    fingerprint: record.fingerprint.clone(),
-                    levels: record.levels.clone(),
-                    expires_at: at + CHANGE_RETENTION,
-                })
-            })
-            .collect();
-        rows.sort_by(|a, b| a.change_id.cmp(&b.change_id));
-        rows
-    }
-
     /// Makes sure the writer owns its partition's state: one
     /// `load_partition` the first time (and after a failed write), then
     /// only the records of the receipts and adjustments the batch names
@@ -414,64 +390,4 @@ impl StockWriter {
         self.state
             .get_or_insert_with(|| PartitionState::new(partition, partitions))
     }
-}
-
-/// The current levels of `codes`, as the answer to a change applied before.
-fn levels_of<'a>(
-    state: &PartitionState,
-    codes: impl IntoIterator<Item = &'a String>,
-) -> StockReply {
-    StockReply::Recorded(
-        codes
-            .into_iter()
-            .filter_map(|c| state.stock.levels.get(c).cloned())
-            .collect(),
-    )
-}
-
-/// Counts a command's outcome in the writer metrics (order commands also
-/// in the order and reservation metrics).
-fn count(command: &StockCommand, reply: &StockReply) {
-    if let (StockCommand::Order(c), StockReply::Order(r)) = (command, reply) {
-        crate::order_outcome::count(c, r);
-        return;
-    }
-    let outcome = match reply {
-        StockReply::Rejected(_) | StockReply::Short(_) => "rejected",
-        StockReply::Unavailable(_) => "failed",
-        _ => "applied",
-    };
-    COMMANDS_APPLIED
-        .with_label_values(&["stock", outcome])
-        .inc();
-}
-
-fn fx_is_empty(b: &StockBatch) -> bool {
-    b.changes.is_empty()
-        && b.orders.is_empty()
-        && b.levels.is_empty()
-        && b.movements.is_empty()
-        && b.reservations_put.is_empty()
-        && b.reservations_delete.is_empty()
-        && b.events.is_empty()
-        && b.sagas_put.is_empty()
-        && b.sagas_delete.is_empty()
-}
-
-/// The fault-injection point of a recorded saga step.
-fn step_name(kind: agusto_schemas::SagaKind) -> &'static str {
-    match kind {
-        agusto_schemas::SagaKind::Placing => "placing",
-        agusto_schemas::SagaKind::Applying => "applying",
-        agusto_schemas::SagaKind::Compensating => "compensating",
-    }
-}
-
-fn unavailable(n: usize, why: &str) -> Vec<StockReply> {
-    COMMANDS_APPLIED
-        .with_label_values(&["stock", "failed"])
-        .inc_by(n as u64);
-    (0..n)
-        .map(|_| StockReply::Unavailable(why.to_owned()))
-        .collect()
 }
