@@ -61,7 +61,8 @@ pub struct Config {
     pub cache_ttl_ms: u64,
     /// Stock writer partitions.
     pub stock_partitions: u32,
-    /// Order writer partitions.
+    /// Partitions of agusto.order.commands, the previous release's order
+    /// topic (forwarded by `agusto worker orders` during a rolling upgrade).
     pub order_partitions: u32,
     /// Requests per second of a channel without its own limit.
     pub default_rate_limit_per_second: u32,
@@ -279,7 +280,6 @@ impl Config {
     pub fn embedded(&self) -> anyhow::Result<agusto_workers::embedded::Settings> {
         Ok(agusto_workers::embedded::Settings {
             stock_partitions: self.stock_partitions,
-            order_partitions: self.order_partitions,
             order_wait: Duration::from_millis(self.order_wait_ms),
             expiry_interval: Duration::from_millis(self.expiry_interval_ms),
             webhooks: Some(self.webhooks()?),

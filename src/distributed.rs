@@ -18,7 +18,9 @@ use crate::store_spec::{Access, open_store};
 pub enum Role {
     /// Stock writers (consumer group on agusto.stock.commands).
     Stock,
-    /// Order writers (consumer group on agusto.order.commands) and order expiry.
+    /// Forwards what ingress processes of the previous release append to
+    /// agusto.order.commands to the orders' home stock partitions (rolling
+    /// upgrades; orders and their expiry are the stock writers' now).
     Orders,
     /// The webhook worker.
     Webhooks,
@@ -76,13 +78,8 @@ pub async fn worker(config: Config, role: Role) -> anyhow::Result<()> {
         tasks.spawn(async move { writers.await.context("stock writers") });
     }
     if matches!(role, Role::Orders | Role::All) {
-        let writers = cluster::run_order_writers(
-            store.clone(),
-            kafka.clone(),
-            timers.clone(),
-            stopped.clone(),
-        );
-        tasks.spawn(async move { writers.await.context("order writers") });
+        let forwarder = cluster::run_order_forwarder(store.clone(), kafka.clone(), stopped.clone());
+        tasks.spawn(async move { forwarder.await.context("order forwarder") });
     }
     if matches!(role, Role::Webhooks | Role::All) {
         let mut w = config.webhooks()?;

@@ -9,6 +9,7 @@ mod durability;
 mod errors;
 mod http_limits;
 mod kafka;
+mod legacy_orders;
 mod orders;
 mod receiver;
 mod saga;

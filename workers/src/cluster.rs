@@ -1,5 +1,6 @@
-//! Distributed roles: stock and order writers consuming their Kafka topics as
-//! consumer groups, and the warehouse the ingress uses over Kafka. Partitions
+//! Distributed roles: stock writers consuming their Kafka topic as a
+//! consumer group, the forwarder of the previous release's order topic, and
+//! the warehouse the ingress uses over Kafka. Partitions
 //! move between processes on rebalance; a writer's cache is dropped then, and
 //! its state is reloaded from the store.
 
@@ -9,19 +10,18 @@ use std::time::{Duration, Instant};
 
 use agusto_bus::Delivery;
 use agusto_bus::kafka::{CommandLog, KafkaBus, KafkaSettings, Replies};
-use agusto_schemas::{OrderCommand, StockCommand};
+use agusto_schemas::{OrderCommand, OrderReply, StockCommand};
 use agusto_store::Store;
 use futures_util::future::join_all;
 use tokio::sync::watch;
 
-use crate::order_writer::OrderWriter;
 use crate::saga_carrier::Carrier;
 use crate::stock_writer::StockWriter;
-use crate::warehouse::{OrderBus, StockBus, Warehouse};
+use crate::warehouse::{StockBus, Warehouse};
 
 /// Consumer group of the stock writers.
 pub const STOCK_GROUP: &str = "agusto-stock-writers";
-/// Consumer group of the order writers.
+/// Consumer group of the forwarder of `agusto.order.commands`.
 pub const ORDER_GROUP: &str = "agusto-order-writers";
 
 /// How long a poll waits for the first message.
@@ -48,14 +48,9 @@ pub async fn warehouse(
     let stock: StockBus = Arc::new(KafkaBus::<StockCommand>::new(
         kafka,
         kafka.stock_partitions,
-        replies.clone(),
-    )?);
-    let orders: OrderBus = Arc::new(KafkaBus::<OrderCommand>::new(
-        kafka,
-        kafka.order_partitions,
         replies,
     )?);
-    Ok(Warehouse::new(stock, orders, store, order_wait, stock_wait))
+    Ok(Warehouse::new(stock, store, order_wait, stock_wait))
 }
 
 /// Runs stock writers for the partitions this process is assigned, until `stop`.
@@ -121,14 +116,16 @@ pub async fn run_stock_writers(
     Ok(())
 }
 
-/// Runs order writers for the partitions this process is assigned, until
-/// `stop`. Orders are decided by their home stock partitions now; the order
-/// writers only drain `agusto.order.commands` of what ingress processes of
-/// the previous release append during a rolling upgrade (no timers).
-pub async fn run_order_writers(
+/// `agusto worker orders` in this release: there are no order writers any
+/// more (orders are decided by their home stock partitions). What ingress
+/// processes of the previous release append to `agusto.order.commands`
+/// during a rolling upgrade is forwarded to the order's home stock partition
+/// (as the ingress of this release sends it) and the answer relayed; an old
+/// expiry sweep is answered with nothing expired (the stock writers expire
+/// orders). Each partition's commands are forwarded in order.
+pub async fn run_order_forwarder(
     store: Arc<dyn Store>,
     kafka: KafkaSettings,
-    _timers: Timers,
     stop: watch::Receiver<bool>,
 ) -> agusto_bus::Result<()> {
     let replies = Replies::start(&kafka).await?;
@@ -137,27 +134,22 @@ pub async fn run_order_writers(
         kafka.stock_partitions,
         replies,
     )?);
+    // A third of the poll interval per command: well inside the group's
+    // patience for the usual one-command batches of an upgrade.
+    let wait = kafka.max_poll_interval / 3;
+    let warehouse = Warehouse::new(stock, store, wait, wait);
     let log = CommandLog::<OrderCommand>::subscribe(&kafka, ORDER_GROUP)?;
-    // A third of the poll interval: a round of stock requests, then its
-    // compensations, then the write all fit before the group evicts us.
-    let stock_wait = kafka.max_poll_interval / 3;
-    let writer = |p: u32| {
-        OrderWriter::new(
-            p,
-            kafka.order_partitions,
-            store.clone(),
-            stock.clone(),
-            stock_wait,
-        )
-    };
     while !*stop.borrow() {
-        let batches = log.poll(crate::order_writer::MAX_BATCH, LINGER).await;
-        // Order writers keep no cache between batches: nothing to drop on rebalance.
+        let batches = log.poll(FORWARD_BATCH, LINGER).await;
         let _ = log.take_rebalanced();
         let done = join_all(batches.into_iter().map(|b| {
-            let w = writer(b.partition);
+            let warehouse = &warehouse;
             async move {
-                w.apply(b.deliveries).await;
+                for mut d in b.deliveries {
+                    if let Some(reply) = forward(warehouse, d.command.clone()).await {
+                        d.reply(reply);
+                    }
+                }
                 (b.partition, b.next_offset)
             }
         }))
@@ -168,4 +160,23 @@ pub async fn run_order_writers(
     }
     log.commit();
     Ok(())
+}
+
+/// Most legacy order commands taken from the log at once.
+const FORWARD_BATCH: usize = 64;
+
+/// One legacy order command, decided by its home stock partition; `None`
+/// when the outcome is not known within the wait (the old ingress answers 202).
+async fn forward(warehouse: &Warehouse, command: OrderCommand) -> Option<OrderReply> {
+    let order_id = match &command {
+        OrderCommand::Place(new) => new.order_id.clone(),
+        OrderCommand::Transition { order_id, .. } => order_id.clone(),
+        OrderCommand::ExpireDue { .. } => return Some(OrderReply::Swept(0)),
+    };
+    match warehouse.order(&order_id, command).await {
+        Ok(reply) => Some(reply),
+        Err(crate::Error::Pending) => None,
+        Err(crate::Error::Conflict(why)) => Some(OrderReply::Conflict(why)),
+        Err(e) => Some(OrderReply::Unavailable(e.to_string())),
+    }
 }

@@ -5,24 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agusto_bus::embedded;
-use agusto_schemas::{OrderCommand, OrderReply, StockCommand, StockReply};
+use agusto_schemas::{StockCommand, StockReply};
 use agusto_store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::expiry;
-use crate::order_writer::{ORDER_LOG, OrderWriter};
 use crate::saga_carrier::Carrier;
 use crate::stock_writer::{STOCK_LOG, StockWriter};
-use crate::warehouse::{OrderBus, StockBus, Warehouse};
+use crate::warehouse::{StockBus, Warehouse};
 
 /// Settings of the embedded runtime.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Stock writer partitions (products are spread over them).
     pub stock_partitions: u32,
-    /// Order writer partitions (orders are spread over them by id).
-    pub order_partitions: u32,
     /// Queue capacity per partition (back-pressure beyond it).
     pub queue_capacity: usize,
     /// Longest wait for an order outcome before the ingress answers 202.
@@ -42,7 +39,6 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             stock_partitions: 4,
-            order_partitions: 4,
             queue_capacity: 16_384,
             order_wait: Duration::from_millis(5000),
             stock_wait: Duration::from_secs(30),
@@ -68,33 +64,13 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     for p in 0..settings.stock_partitions {
         stock_first.push(store.applied_offset(STOCK_LOG, p).await?.unwrap_or(0) + 1);
     }
-    let mut order_first = Vec::new();
-    for p in 0..settings.order_partitions {
-        order_first.push(store.applied_offset(ORDER_LOG, p).await?.unwrap_or(0) + 1);
-    }
     let (stock_bus, stock_readers) = embedded::log::<StockCommand, StockReply>(
         settings.stock_partitions,
         settings.queue_capacity,
         &stock_first,
     );
-    let (order_bus, order_readers) = embedded::log::<OrderCommand, OrderReply>(
-        settings.order_partitions,
-        settings.queue_capacity,
-        &order_first,
-    );
     let stock: StockBus = Arc::new(stock_bus);
-    let orders: OrderBus = Arc::new(order_bus);
     let mut writers = Vec::new();
-    for r in order_readers {
-        let w = OrderWriter::new(
-            r.partition(),
-            settings.order_partitions,
-            store.clone(),
-            stock.clone(),
-            settings.stock_wait,
-        );
-        writers.push(tokio::spawn(w.run(r)));
-    }
     let committer = crate::committer::Committer::start(store.clone());
     let published = Arc::new(crate::published::PublishedLevels::new(
         settings.stock_partitions,
@@ -120,7 +96,6 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     let warehouse = Arc::new(
         Warehouse::new(
             stock,
-            orders,
             store.clone(),
             settings.order_wait,
             settings.stock_wait,

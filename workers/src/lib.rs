@@ -11,7 +11,6 @@ mod fault;
 pub mod ledger;
 pub mod metrics;
 mod order_outcome;
-pub mod order_writer;
 pub mod published;
 pub mod saga_carrier;
 mod stock_outcome;

@@ -64,22 +64,37 @@ impl Carrier {
     }
 }
 
-/// Replies of commands waiting for their saga, by order id.
+/// Replies of commands waiting for their saga, by order id (with the
+/// command, whose outcome is counted when it is known).
 #[derive(Default)]
 pub struct Parked {
-    waiting: HashMap<String, Vec<ReplyFn<StockReply>>>,
+    waiting: HashMap<String, Vec<Waiting>>,
 }
 
+/// A parked command and where its reply goes (if anyone waits).
+type Waiting = (StockCommand, Option<ReplyFn<StockReply>>);
+
 impl Parked {
-    /// Keeps `reply` until the saga of `order_id` answers.
-    pub fn park(&mut self, order_id: String, reply: ReplyFn<StockReply>) {
-        self.waiting.entry(order_id).or_default().push(reply);
+    /// Keeps `command`'s reply (if anyone waits) until the saga of `order_id` answers.
+    pub fn park(
+        &mut self,
+        order_id: String,
+        command: StockCommand,
+        reply: Option<ReplyFn<StockReply>>,
+    ) {
+        self.waiting
+            .entry(order_id)
+            .or_default()
+            .push((command, reply));
     }
 
-    /// Answers everyone waiting for `order_id`.
+    /// Answers (and counts) every command waiting for `order_id`.
     pub fn answer(&mut self, order_id: &str, reply: &StockReply) {
-        for send in self.waiting.remove(order_id).unwrap_or_default() {
-            send(reply.clone());
+        for (command, send) in self.waiting.remove(order_id).unwrap_or_default() {
+            crate::stock_outcome::count(&command, reply);
+            if let Some(send) = send {
+                send(reply.clone());
+            }
         }
     }
 

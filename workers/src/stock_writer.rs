@@ -120,9 +120,8 @@ impl StockWriter {
             .collect();
         let replies = self.apply_batch(&commands).await;
         for (i, order_id) in std::mem::take(&mut self.parked_now) {
-            if let Some(reply) = batch[i].take_reply() {
-                self.parked.park(order_id, reply);
-            }
+            let command = batch[i].command.clone();
+            self.parked.park(order_id, command, batch[i].take_reply());
         }
         for (d, r) in batch.iter_mut().zip(replies) {
             d.reply(r);
@@ -288,8 +287,12 @@ impl StockWriter {
         if let (Some(p), Some(levels)) = (&self.published, levels) {
             p.update(self.partition, &levels);
         }
-        for ((_, c, _), r) in commands.iter().zip(&replies) {
-            count(c, r);
+        // Parked commands are counted when their saga answers.
+        let waiting: Vec<usize> = self.parked_now.iter().map(|(i, _)| *i).collect();
+        for (i, ((_, c, _), r)) in commands.iter().zip(&replies).enumerate() {
+            if !waiting.contains(&i) {
+                count(c, r);
+            }
         }
         Ok(replies)
     }

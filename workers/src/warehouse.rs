@@ -1,8 +1,8 @@
 //! The warehouse as the ingress sees it: stock and order commands sent to the
-//! partition writers that own them, with bounded waits. An order whose lines
-//! all live in one stock partition (most orders) goes to that partition's
-//! writer, which decides and records it in one hop; only orders spanning
-//! partitions go to the order writers.
+//! stock partition writers that own them, with bounded waits. An order goes
+//! to its home partition: the partition of its lines when they share one
+//! (most orders: decided and recorded in one hop), else the partition of its
+//! id, which runs it as a persisted saga.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,8 +19,6 @@ use futures_util::future::join_all;
 
 /// The stock command log.
 pub type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
-/// The order command log.
-pub type OrderBus = Arc<dyn Bus<OrderCommand, OrderReply>>;
 
 /// Groups lines by the stock partition that owns their product.
 pub(crate) fn by_partition(
@@ -74,7 +72,6 @@ pub struct StockChanged {
 #[derive(Clone)]
 pub struct Warehouse {
     stock: StockBus,
-    orders: OrderBus,
     store: Arc<dyn Store>,
     published: Option<Arc<crate::published::PublishedLevels>>,
     /// Placements of one order id through this process go one at a time
@@ -87,20 +84,18 @@ pub struct Warehouse {
 }
 
 impl Warehouse {
-    /// A warehouse over two logs. `order_wait` bounds waiting for an order
+    /// A warehouse over the stock log. `order_wait` bounds waiting for an order
     /// outcome (then the caller answers 202); `stock_wait` bounds receipts
     /// and adjustments. `store` tells where an order lives (its lines) and
     /// answers a placement that was made before.
     pub fn new(
         stock: StockBus,
-        orders: OrderBus,
         store: Arc<dyn Store>,
         order_wait: Duration,
         stock_wait: Duration,
     ) -> Self {
         Warehouse {
             stock,
-            orders,
             store,
             published: None,
             placing: (0..PLACING_STRIPES)
@@ -128,13 +123,9 @@ impl Warehouse {
         self.store.stock_levels(codes).await
     }
 
-    /// Succeeds when both command logs can be reached.
+    /// Succeeds when the command log can be reached.
     pub async fn ready(&self) -> Result<(), Error> {
         self.stock
-            .ready()
-            .await
-            .map_err(|e| Error::Unavailable(e.to_string()))?;
-        self.orders
             .ready()
             .await
             .map_err(|e| Error::Unavailable(e.to_string()))

@@ -26,7 +26,8 @@ use crate::{Error, Result};
 
 /// Stock commands, keyed by product code.
 pub const STOCK_TOPIC: &str = "agusto.stock.commands";
-/// Order commands, keyed by order id.
+/// Order commands of the previous release, keyed by order id (forwarded by
+/// `agusto worker orders` to the stock partitions during a rolling upgrade).
 pub const ORDER_TOPIC: &str = "agusto.order.commands";
 /// Replies, keyed by requester instance.
 pub const REPLY_TOPIC: &str = "agusto.replies";
@@ -38,7 +39,8 @@ pub struct KafkaSettings {
     pub brokers: String,
     /// Partitions of `agusto.stock.commands` (= stock writers at most).
     pub stock_partitions: u32,
-    /// Partitions of `agusto.order.commands` (= order writers at most).
+    /// Partitions of `agusto.order.commands`, the previous release's order
+    /// topic (forwarded to the stock partitions during a rolling upgrade).
     pub order_partitions: u32,
     /// Partitions of `agusto.replies`.
     pub reply_partitions: u32,
