@@ -7,7 +7,7 @@ Run by .ci/ops-checks.sh from the repository root:
 
 It checks what `docker compose config` cannot:
 - the services the stack promises exist (Kafka, ScyllaDB, topic-init, migrate,
-  2× ingest, 2× stock writer, order writer, webhook worker, Prometheus,
+  2× ingest, 2× stock writer, order forwarder, webhook worker, Prometheus,
   Grafana), images are pinned, host ports are unique;
 - every agusto service gets the whole shared environment (x-agusto-env) and
   a role the binary has; ingest is health-checked on /readyz, workers on
