@@ -9,6 +9,8 @@
 pub mod embedded;
 pub mod kafka;
 
+use std::time::Duration;
+
 use agusto_schemas::Timestamp;
 use async_trait::async_trait;
 
@@ -48,6 +50,37 @@ pub trait Bus<C, R>: Send + Sync + 'static {
     fn partition_of(&self, key: &str) -> u32 {
         agusto_schemas::partition_for(key, self.partitions())
     }
+}
+
+/// One partition's share of a poll: deliveries in log order, and the
+/// position to record once they are durable.
+pub struct PartitionBatch<C, R> {
+    /// Partition.
+    pub partition: u32,
+    /// Commands, in log order.
+    pub deliveries: Vec<Delivery<C, R>>,
+    /// The log position following the last one (Kafka: the offset to store).
+    pub next_offset: i64,
+}
+
+/// A writer group member's view of a command log (the in-process log of
+/// `agusto serve` or a Kafka topic): the partitions it owns and their
+/// commands. One writer loop runs over either.
+#[async_trait]
+pub trait Consumer<C, R>: Send + Sync {
+    /// Waits up to `wait` for commands, then takes what else is ready,
+    /// grouped by partition (possibly none). `None` once the log is closed
+    /// and drained (the in-process log at shutdown).
+    async fn poll(&self, max: usize, wait: Duration) -> Option<Vec<PartitionBatch<C, R>>>;
+    /// Records that a partition's batch is durable (up to `next_offset`).
+    fn done(&self, partition: u32, next_offset: i64);
+    /// True once after partitions moved between members: writers drop
+    /// their state, another member may have written their partitions.
+    fn take_rebalanced(&self) -> bool;
+    /// The partitions this member owns now.
+    fn assigned(&self) -> Vec<u32>;
+    /// Commits what is done (on stop).
+    fn commit(&self);
 }
 
 /// Sends a reply to whoever waits for it (an in-process channel, a reply topic).

@@ -104,8 +104,18 @@ async fn a_placement_killed_mid_saga_ends_placed_once() {
         died(&mut s).await;
         let dir = s.kill9();
         let s = Server::start_in(&dir, &[], true);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let order = loop {
+            if let Some(o) = stored(&s, "sg-1").await {
+                break o;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{point}: the order was not placed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         settle(&s, &[(&a, 2), (&b, 3)]).await;
-        let order = stored(&s, "sg-1").await.expect("the order was placed");
         assert_eq!(order["status"], "reserved", "{point}");
         // The client's retry gets the same order.
         let again = s.post("/api/v1/orders", &token, body).await;

@@ -4,11 +4,9 @@
 //! move between processes on rebalance; a writer's cache is dropped then, and
 //! its state is reloaded from the store.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use agusto_bus::Delivery;
 use agusto_bus::kafka::{CommandLog, KafkaBus, KafkaSettings, Replies};
 use agusto_schemas::{OrderCommand, OrderReply, StockCommand};
 use agusto_store::Store;
@@ -27,15 +25,7 @@ pub const ORDER_GROUP: &str = "agusto-order-writers";
 /// How long a poll waits for the first message.
 const LINGER: Duration = Duration::from_millis(50);
 
-/// Timers of the writers.
-#[derive(Debug, Clone)]
-pub struct Timers {
-    /// How often unpaid orders past their deadline are expired (order writers)
-    /// and lapsed orphan holds are swept (stock writers).
-    pub expiry_interval: Duration,
-    /// How long after its deadline an orphaned hold is released.
-    pub lapse_grace: Duration,
-}
+pub use crate::runtime::Timers;
 
 /// A warehouse whose commands go over Kafka (for `agusto ingest`).
 pub async fn warehouse(
@@ -53,7 +43,8 @@ pub async fn warehouse(
     Ok(Warehouse::new(stock, store, order_wait, stock_wait))
 }
 
-/// Runs stock writers for the partitions this process is assigned, until `stop`.
+/// Runs stock writers for the partitions this process is assigned, until
+/// `stop` (the one writer runtime, [`crate::runtime`], over the Kafka topic).
 pub async fn run_stock_writers(
     store: Arc<dyn Store>,
     kafka: KafkaSettings,
@@ -62,7 +53,7 @@ pub async fn run_stock_writers(
 ) -> agusto_bus::Result<()> {
     let log = CommandLog::<StockCommand>::subscribe(&kafka, STOCK_GROUP)?;
     // Saga steps travel over the same topic, asked and answered by spawned
-    // tasks (never awaited in this loop).
+    // tasks (never awaited by the writers).
     let replies = Replies::start(&kafka).await?;
     let bus: StockBus = Arc::new(KafkaBus::<StockCommand>::new(
         &kafka,
@@ -73,46 +64,7 @@ pub async fn run_stock_writers(
     let writer = |p: u32| {
         StockWriter::new(p, kafka.stock_partitions, store.clone()).with_carrier(carrier.clone())
     };
-    let mut writers: HashMap<u32, StockWriter> = HashMap::new();
-    let mut last_sweep = Instant::now();
-    while !*stop.borrow() {
-        let batches = log.poll(crate::stock_writer::MAX_BATCH, LINGER).await;
-        if log.take_rebalanced() {
-            writers.clear();
-        }
-        let mut work = Vec::with_capacity(batches.len());
-        for b in batches {
-            let w = writers
-                .remove(&b.partition)
-                .unwrap_or_else(|| writer(b.partition));
-            work.push((w, b));
-        }
-        let done = join_all(work.into_iter().map(|(mut w, b)| async move {
-            w.apply(b.deliveries).await;
-            (w, b.partition, b.next_offset)
-        }))
-        .await;
-        for (w, partition, next) in done {
-            log.done(partition, next);
-            writers.insert(partition, w);
-        }
-        if last_sweep.elapsed() >= timers.expiry_interval {
-            last_sweep = Instant::now();
-            let before = agusto_schemas::now()
-                - chrono::Duration::from_std(timers.lapse_grace).unwrap_or(chrono::Duration::MAX);
-            let now = agusto_schemas::now();
-            for p in log.assigned() {
-                let w = writers.entry(p).or_insert_with(|| writer(p));
-                let expire = StockCommand::Order(Box::new(OrderCommand::ExpireDue { now }));
-                let sweep = StockCommand::SweepLapsed { before };
-                let timers = [expire, sweep]
-                    .into_iter()
-                    .map(|c| Delivery::new(p, 0, now, c, None));
-                w.apply(timers.collect()).await;
-            }
-        }
-    }
-    log.commit();
+    crate::runtime::run_stock_writers(&log, writer, timers, stop).await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! The embedded runtime: in-process logs, one writer task per partition, and
-//! the expiry clock. Used by `agusto serve` and by the tests.
+//! `agusto serve`'s wiring: the in-process stock log, the one writer
+//! runtime ([`crate::runtime`]) over it with a group committer and the
+//! published levels, and the webhook worker. Used by the tests too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use agusto_store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::expiry;
+use crate::runtime::Timers;
 use crate::saga_carrier::Carrier;
 use crate::stock_writer::{STOCK_LOG, StockWriter};
 use crate::warehouse::{StockBus, Warehouse};
@@ -52,43 +53,49 @@ impl Default for Settings {
 /// A started embedded warehouse.
 pub struct Running {
     warehouse: Arc<Warehouse>,
-    writers: Vec<JoinHandle<()>>,
-    clock: JoinHandle<()>,
+    writers: JoinHandle<()>,
     webhooks: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
-/// Starts the writers and the expiry clock over `store`.
+/// Starts the writers (and their timers) over `store`.
 pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::Result<Running> {
     let mut stock_first = Vec::new();
     for p in 0..settings.stock_partitions {
         stock_first.push(store.applied_offset(STOCK_LOG, p).await?.unwrap_or(0) + 1);
     }
-    let (stock_bus, stock_readers) = embedded::log::<StockCommand, StockReply>(
+    let (stock_bus, log) = embedded::log::<StockCommand, StockReply>(
         settings.stock_partitions,
         settings.queue_capacity,
         &stock_first,
     );
     let stock: StockBus = Arc::new(stock_bus);
-    let mut writers = Vec::new();
     let committer = crate::committer::Committer::start(store.clone());
     let published = Arc::new(crate::published::PublishedLevels::new(
         settings.stock_partitions,
     ));
-    for r in stock_readers {
-        let w = StockWriter::new(r.partition(), settings.stock_partitions, store.clone())
-            .with_committer(committer.clone())
-            .with_published(published.clone())
-            .with_carrier(Carrier::new(&stock, settings.stock_wait));
-        writers.push(tokio::spawn(w.run(r)));
-    }
-    let (stop, stopped) = watch::channel(false);
-    let clock = tokio::spawn(expiry::run(
-        stock.clone(),
-        settings.expiry_interval,
-        settings.lapse_grace,
-        stopped,
-    ));
+    let carrier = Carrier::new(&stock, settings.stock_wait);
+    let (partitions, writer_store) = (settings.stock_partitions, store.clone());
+    let writer = {
+        let published = published.clone();
+        move |p: u32| {
+            StockWriter::new(p, partitions, writer_store.clone())
+                .with_committer(committer.clone())
+                .with_published(published.clone())
+                .with_carrier(carrier.clone())
+        }
+    };
+    let timers = Timers {
+        expiry_interval: settings.expiry_interval,
+        lapse_grace: settings.lapse_grace,
+    };
+    // The writers run until the log closes (every sender gone): what was
+    // queued is applied first.
+    let (_, forever) = watch::channel(false);
+    let writers = tokio::spawn(async move {
+        crate::runtime::run_stock_writers(&log, writer, timers, forever).await;
+    });
+    let (stop, _) = watch::channel(false);
     let webhooks = settings
         .webhooks
         .clone()
@@ -105,7 +112,6 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     Ok(Running {
         warehouse,
         writers,
-        clock,
         webhooks,
         stop,
     })
@@ -117,17 +123,16 @@ impl Running {
         self.warehouse.clone()
     }
 
-    /// Stops the clock, lets the writers finish what is queued, and waits for
-    /// them (at most `grace`). Call after the ingress stopped taking requests.
+    /// Stops the webhook worker, lets the writers finish what is queued, and
+    /// waits for them (at most `grace`). Call after the ingress stopped
+    /// taking requests (the log closes when its last sender goes).
     pub async fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
-        let _ = self.clock.await;
         drop(self.warehouse);
         if let Some(w) = self.webhooks {
             let _ = w.await;
         }
-        let all = futures_util::future::join_all(self.writers);
-        if tokio::time::timeout(grace, all).await.is_err() {
+        if tokio::time::timeout(grace, self.writers).await.is_err() {
             tracing::warn!("writers did not stop within {grace:?}");
         }
     }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use agusto_bus::Delivery;
-use agusto_bus::embedded::PartitionReader;
 use agusto_schemas::{StockCommand, StockReply, Timestamp};
 use agusto_store::{AppliedOffset, Fence, StockBatch, Store};
 
@@ -99,17 +98,6 @@ impl StockWriter {
     /// The partition's state in memory, once loaded.
     pub fn state(&self) -> Option<&PartitionState> {
         self.state.as_ref()
-    }
-
-    /// Loads the partition, then applies batches until the log closes.
-    pub async fn run(mut self, mut reader: PartitionReader<StockCommand, StockReply>) {
-        if let Err(e) = self.load(&[]).await {
-            tracing::warn!(partition = self.partition, error = %e, "partition not loaded; retrying with the first batch");
-        }
-        while let Some(batch) = reader.next_batch(MAX_BATCH).await {
-            self.apply(batch).await;
-        }
-        tracing::debug!(partition = self.partition, "stock writer stopped");
     }
 
     /// Applies one batch of deliveries (one store transaction) and replies to each.

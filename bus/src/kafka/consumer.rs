@@ -76,16 +76,9 @@ pub struct CommandLog<C: LogCommand> {
     _command: std::marker::PhantomData<fn(C)>,
 }
 
-/// One partition's share of a poll: deliveries in offset order, and the next
-/// offset to store once they are durable.
-pub struct PartitionBatch<C: LogCommand> {
-    /// Partition.
-    pub partition: u32,
-    /// Commands, in log order (offsets are Kafka offset + 1).
-    pub deliveries: Vec<Delivery<C, C::Reply>>,
-    /// Kafka offset following the last message (to store when done).
-    pub next_offset: i64,
-}
+/// One partition's share of a poll of a Kafka topic (offsets are Kafka
+/// offset + 1; `next_offset` is the Kafka offset to store when done).
+pub type PartitionBatch<C> = crate::PartitionBatch<C, <C as LogCommand>::Reply>;
 
 impl<C: LogCommand> CommandLog<C> {
     /// Joins `group` on `C::TOPIC`.
@@ -222,4 +215,27 @@ impl<C: LogCommand> CommandLog<C> {
 
 fn unavailable(e: impl std::fmt::Display) -> Error {
     Error::Unavailable(format!("kafka: {e}"))
+}
+
+#[async_trait::async_trait]
+impl<C: LogCommand> crate::Consumer<C, C::Reply> for CommandLog<C> {
+    async fn poll(&self, max: usize, wait: Duration) -> Option<Vec<PartitionBatch<C>>> {
+        Some(CommandLog::poll(self, max, wait).await)
+    }
+
+    fn done(&self, partition: u32, next_offset: i64) {
+        CommandLog::done(self, partition, next_offset)
+    }
+
+    fn take_rebalanced(&self) -> bool {
+        CommandLog::take_rebalanced(self)
+    }
+
+    fn assigned(&self) -> Vec<u32> {
+        CommandLog::assigned(self)
+    }
+
+    fn commit(&self) {
+        CommandLog::commit(self)
+    }
 }

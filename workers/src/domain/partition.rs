@@ -180,16 +180,14 @@ impl PartitionState {
     fn place(&mut self, new: &NewOrder, at: Timestamp, fx: &mut StockEffects) -> StockReply {
         if let Some(saga) = self.sagas.get(&new.order_id) {
             return match (saga.kind, place(new, Some(&saga.order), None)) {
-                // The same placement again: its reply waits for the saga too.
-                (SagaKind::Placing, Placement::Answer(OrderReply::Existing(_))) => {
+                // The same placement again: its reply waits for the saga too
+                // (placed, or refused once what was held is given back).
+                (
+                    SagaKind::Placing | SagaKind::Compensating,
+                    Placement::Answer(OrderReply::Existing(_)),
+                ) => {
                     fx.parked.push(new.order_id.clone());
                     StockReply::Done
-                }
-                (SagaKind::Compensating, Placement::Answer(OrderReply::Existing(_))) => {
-                    reply(OrderReply::Unavailable(format!(
-                        "order {} failed and its holds are being given back; retry",
-                        new.order_id
-                    )))
                 }
                 (_, Placement::Answer(r)) => reply(r),
                 (_, Placement::Reserve(_)) => reply(OrderReply::Unavailable(

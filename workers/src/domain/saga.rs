@@ -215,27 +215,31 @@ impl PartitionState {
                     reason: ReleaseReason::Compensation,
                 };
                 self.stock.apply(&release, at, fx);
-                let reply = match saga.failure {
-                    _ if !saga.short.is_empty() => OrderReply::Short(saga.short),
-                    Some(why) => OrderReply::Unavailable(why),
-                    None => OrderReply::Unavailable("placement failed".into()),
-                };
-                fx.answers.push((id, order_reply(reply)));
-                if !saga.held.is_empty() {
-                    let parts = saga
-                        .parts
-                        .into_iter()
-                        .filter(|(p, _)| saga.held.contains(p))
-                        .collect();
-                    let kind = SagaKind::Compensating;
-                    self.start_step(saga.order, saga.step + 1, kind, release, parts, at, fx);
+                if saga.held.is_empty() {
+                    fx.answers.push((id, failed(&saga)));
+                    return;
+                }
+                // The 422 / 503 waits until what was held is given back:
+                // nothing of a refused order is held once it is answered.
+                let parts = saga
+                    .parts
+                    .iter()
+                    .filter(|(p, _)| saga.held.contains(p))
+                    .map(|(p, lines)| (*p, lines.clone()))
+                    .collect();
+                let (kind, step) = (SagaKind::Compensating, saga.step + 1);
+                self.start_step(saga.order.clone(), step, kind, release, parts, at, fx);
+                if let Some(next) = self.sagas.get_mut(&id) {
+                    next.short = saga.short;
+                    next.failure = saga.failure;
+                    fx.sagas.insert(id, Some(next.clone()));
                 }
             }
             SagaKind::Applying => {
                 let reply = order_reply(OrderReply::Updated(Box::new(saga.order)));
                 fx.answers.push((id, reply));
             }
-            SagaKind::Compensating => {}
+            SagaKind::Compensating => fx.answers.push((id, failed(&saga))),
         }
     }
 
@@ -298,6 +302,16 @@ impl PartitionState {
             self.ask(&saga, now, fx);
         }
     }
+}
+
+/// The answer to a placement that failed: its shortages, else why a
+/// participant could not answer.
+fn failed(saga: &Saga) -> StockReply {
+    order_reply(match &saga.failure {
+        _ if !saga.short.is_empty() => OrderReply::Short(saga.short.clone()),
+        Some(why) => OrderReply::Unavailable(why.clone()),
+        None => OrderReply::Unavailable("placement failed".into()),
+    })
 }
 
 /// An order reply as a stock partition answers it.
