@@ -1,5 +1,5 @@
-//! The embedded bus: one bounded in-process queue per partition, read by
-//! one [`EmbeddedConsumer`] that owns every partition.
+//! The embedded bus: one bounded in-process queue per partition, each read
+//! by its own [`EmbeddedConsumer`] (so partitions' writers run side by side).
 //!
 //! Nothing here is durable, and nothing needs to be: a command is only
 //! acknowledged after its writer made the effect durable in the store, so a
@@ -20,13 +20,16 @@ type Queued<C, R> = (agusto_schemas::Timestamp, C, Option<oneshot::Sender<R>>);
 /// woken to see the log closed.
 struct Senders<C, R> {
     queues: Vec<mpsc::Sender<Queued<C, R>>>,
-    wake: Arc<Notify>,
+    /// Each partition's consumer's wake-up.
+    wakes: Vec<Arc<Notify>>,
 }
 
 impl<C, R> Drop for Senders<C, R> {
     fn drop(&mut self) {
         self.queues.clear();
-        self.wake.notify_one();
+        for w in &self.wakes {
+            w.notify_one();
+        }
     }
 }
 
@@ -50,46 +53,46 @@ struct PartitionReader<C, R> {
     rx: mpsc::Receiver<Queued<C, R>>,
 }
 
-/// Reads every partition of an embedded log: the writers' side.
+/// Reads one partition of an embedded log: its writer's side.
 pub struct EmbeddedConsumer<C, R> {
     readers: Mutex<Vec<PartitionReader<C, R>>>,
     wake: Arc<Notify>,
 }
 
 /// Creates an embedded log of `partitions` queues holding up to `capacity`
-/// commands each. `first_offsets[p]` is the offset the first command of
-/// partition `p` gets (one past the stored applied offset), so offsets keep
-/// growing across restarts.
+/// commands each, and one consumer per partition. `first_offsets[p]` is the
+/// offset the first command of partition `p` gets (one past the stored
+/// applied offset), so offsets keep growing across restarts.
 pub fn log<C: Send + 'static, R: Send + 'static>(
     partitions: u32,
     capacity: usize,
     first_offsets: &[u64],
-) -> (EmbeddedBus<C, R>, EmbeddedConsumer<C, R>) {
+) -> (EmbeddedBus<C, R>, Vec<EmbeddedConsumer<C, R>>) {
     assert!(partitions > 0, "partition count must be positive");
     let mut queues = Vec::with_capacity(partitions as usize);
-    let mut readers = Vec::with_capacity(partitions as usize);
+    let mut wakes = Vec::with_capacity(partitions as usize);
+    let mut consumers = Vec::with_capacity(partitions as usize);
     for p in 0..partitions {
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let wake = Arc::new(Notify::new());
         queues.push(tx);
-        readers.push(PartitionReader {
+        wakes.push(wake.clone());
+        let reader = PartitionReader {
             partition: p,
             next_offset: first_offsets.get(p as usize).copied().unwrap_or(1),
             rx,
+        };
+        consumers.push(EmbeddedConsumer {
+            readers: Mutex::new(vec![reader]),
+            wake,
         });
     }
-    let wake = Arc::new(Notify::new());
-    let senders = Senders {
-        queues,
-        wake: wake.clone(),
-    };
+    let senders = Senders { queues, wakes };
     (
         EmbeddedBus {
             senders: Arc::new(senders),
         },
-        EmbeddedConsumer {
-            readers: Mutex::new(readers),
-            wake,
-        },
+        consumers,
     )
 }
 
@@ -114,7 +117,7 @@ impl<C: Send + 'static, R: Send + 'static> EmbeddedBus<C, R> {
             .send((agusto_schemas::now(), command, reply))
             .await
             .map_err(|_| Error::Unavailable("partition writer stopped".into()))?;
-        self.senders.wake.notify_one();
+        self.senders.wakes[partition as usize].notify_one();
         Ok(())
     }
 }
@@ -235,24 +238,27 @@ mod tests {
 
     #[tokio::test]
     async fn commands_reach_their_partition_in_order_and_get_replies() {
-        let (bus, log) = log::<u32, u32>(2, 16, &[10, 1]);
-        assert_eq!(log.assigned(), vec![0, 1]);
-        let writer = tokio::spawn(writer(log));
+        let (bus, logs) = log::<u32, u32>(2, 16, &[10, 1]);
+        let owned: Vec<Vec<u32>> = logs.iter().map(|l| l.assigned()).collect();
+        assert_eq!(owned, vec![vec![0], vec![1]]);
+        let writers: Vec<_> = logs.into_iter().map(|l| tokio::spawn(writer(l))).collect();
         let a = bus.request(1, 5).await.unwrap();
         let b = bus.request(1, 7).await.unwrap();
         let c = bus.request(0, 1).await.unwrap();
         assert_eq!((a, b, c), (10, 14, 2));
         drop(bus);
-        let seen = tokio::time::timeout(Duration::from_secs(5), writer)
-            .await
-            .expect("the consumer sees the log closed")
-            .unwrap();
-        assert_eq!(seen, vec![(1, 1, 5), (1, 2, 7), (0, 10, 1)]);
+        let mut seen = Vec::new();
+        for w in writers {
+            let w = tokio::time::timeout(Duration::from_secs(5), w).await;
+            seen.extend(w.expect("the consumer sees the log closed").unwrap());
+        }
+        assert_eq!(seen, vec![(0, 10, 1), (1, 1, 5), (1, 2, 7)]);
     }
 
     #[tokio::test]
     async fn a_writer_that_drops_a_command_gives_no_reply() {
-        let (bus, log) = log::<u32, u32>(1, 4, &[]);
+        let (bus, mut logs) = log::<u32, u32>(1, 4, &[]);
+        let log = logs.remove(0);
         tokio::spawn(async move {
             while let Some(batches) = log.poll(4, Duration::from_secs(5)).await {
                 drop(batches);

@@ -53,7 +53,7 @@ impl Default for Settings {
 /// A started embedded warehouse.
 pub struct Running {
     warehouse: Arc<Warehouse>,
-    writers: JoinHandle<()>,
+    writers: Vec<JoinHandle<()>>,
     webhooks: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
@@ -64,7 +64,7 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
     for p in 0..settings.stock_partitions {
         stock_first.push(store.applied_offset(STOCK_LOG, p).await?.unwrap_or(0) + 1);
     }
-    let (stock_bus, log) = embedded::log::<StockCommand, StockReply>(
+    let (stock_bus, logs) = embedded::log::<StockCommand, StockReply>(
         settings.stock_partitions,
         settings.queue_capacity,
         &stock_first,
@@ -75,26 +75,29 @@ pub async fn start(store: Arc<dyn Store>, settings: &Settings) -> agusto_store::
         settings.stock_partitions,
     ));
     let carrier = Carrier::new(&stock, settings.stock_wait);
-    let (partitions, writer_store) = (settings.stock_partitions, store.clone());
-    let writer = {
-        let published = published.clone();
-        move |p: u32| {
-            StockWriter::new(p, partitions, writer_store.clone())
-                .with_committer(committer.clone())
-                .with_published(published.clone())
-                .with_carrier(carrier.clone())
-        }
-    };
     let timers = Timers {
         expiry_interval: settings.expiry_interval,
         lapse_grace: settings.lapse_grace,
     };
-    // The writers run until the log closes (every sender gone): what was
-    // queued is applied first.
+    // One runtime loop per partition, so partitions decide side by side
+    // (their writes still meet in the committer). They run until the log
+    // closes (every sender gone): what was queued is applied first.
     let (_, forever) = watch::channel(false);
-    let writers = tokio::spawn(async move {
-        crate::runtime::run_stock_writers(&log, writer, timers, forever).await;
-    });
+    let mut writers = Vec::with_capacity(logs.len());
+    for log in logs {
+        let (store, committer, published) = (store.clone(), committer.clone(), published.clone());
+        let (carrier, timers, forever) = (carrier.clone(), timers.clone(), forever.clone());
+        let partitions = settings.stock_partitions;
+        let writer = move |p: u32| {
+            StockWriter::new(p, partitions, store.clone())
+                .with_committer(committer.clone())
+                .with_published(published.clone())
+                .with_carrier(carrier.clone())
+        };
+        writers.push(tokio::spawn(async move {
+            crate::runtime::run_stock_writers(&log, writer, timers, forever).await;
+        }));
+    }
     let (stop, _) = watch::channel(false);
     let webhooks = settings
         .webhooks
@@ -132,7 +135,8 @@ impl Running {
         if let Some(w) = self.webhooks {
             let _ = w.await;
         }
-        if tokio::time::timeout(grace, self.writers).await.is_err() {
+        let all = futures_util::future::join_all(self.writers);
+        if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("writers did not stop within {grace:?}");
         }
     }
