@@ -9,4 +9,6 @@ mod stock_changes;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod saga_proptests;
+#[cfg(test)]
 mod saga_tests;

@@ -21,6 +21,10 @@ use super::stock::StockEffects;
 /// How long a participant has to answer a step before it is asked again.
 pub const RESEND_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
+/// The step number of a release that gives back a hold made for an order
+/// no longer open (not a step of any saga: its answer is ignored).
+const GIVE_BACK: u64 = u64::MAX;
+
 /// A saga step's stock command for one participant, carried once the
 /// home's batch is durable.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,9 +158,14 @@ impl PartitionState {
             .filter(|s| s.step == step && s.waiting.contains(&partition))
         else {
             // An answer to a step that ended (a repeated ask). A hold made
-            // for an order that is not open here any more is given back.
-            let open = self.orders.contains_key(order_id) || self.sagas.contains_key(order_id);
-            if !open && *outcome == PartOutcome::Applied {
+            // for an order that is not open here any more is given back
+            // (once: the answer to that release is ignored).
+            let placing = self
+                .sagas
+                .get(order_id)
+                .is_some_and(|s| s.kind == SagaKind::Placing);
+            let open = self.orders.contains_key(order_id) || placing;
+            if !open && *outcome == PartOutcome::Applied && step != GIVE_BACK {
                 let release = StockCommand::Release {
                     order_id: order_id.to_owned(),
                     reason: ReleaseReason::Compensation,
@@ -165,7 +174,7 @@ impl PartitionState {
                     to: partition,
                     home: self.partition,
                     order_id: order_id.to_owned(),
-                    step,
+                    step: GIVE_BACK,
                     command: release,
                 });
             }
@@ -215,18 +224,13 @@ impl PartitionState {
                     reason: ReleaseReason::Compensation,
                 };
                 self.stock.apply(&release, at, fx);
-                if saga.held.is_empty() {
-                    fx.answers.push((id, failed(&saga)));
-                    return;
-                }
-                // The 422 / 503 waits until what was held is given back:
-                // nothing of a refused order is held once it is answered.
-                let parts = saga
-                    .parts
-                    .iter()
-                    .filter(|(p, _)| saga.held.contains(p))
-                    .map(|(p, lines)| (*p, lines.clone()))
-                    .collect();
+                // Every participant gives back, not only those that said
+                // they hold: an ask that timed out, or one asked again before
+                // an earlier answer came, may still hold — each is on the
+                // participant's log before this release. The 422 / 503
+                // waits for them: nothing of a refused order is held once it
+                // is answered.
+                let parts = saga.parts.clone();
                 let (kind, step) = (SagaKind::Compensating, saga.step + 1);
                 self.start_step(saga.order.clone(), step, kind, release, parts, at, fx);
                 if let Some(next) = self.sagas.get_mut(&id) {

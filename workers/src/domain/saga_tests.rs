@@ -119,7 +119,7 @@ fn a_spanning_placement_holds_here_asks_the_other_partition_and_answers_when_it_
 }
 
 #[test]
-fn a_short_participant_fails_the_placement_and_gives_back_nothing_it_did_not_hold() {
+fn a_short_participant_fails_the_placement_answered_once_every_part_gave_back() {
     let (mut s, id) = (home(), order_id(1));
     place(&mut s, &id, &mut StockEffects::default());
     let short = vec![Shortage {
@@ -133,19 +133,22 @@ fn a_short_participant_fails_the_placement_and_gives_back_nothing_it_did_not_hol
         at(2),
         &mut fx,
     );
-    assert_eq!(reserved(&s), 0, "own hold released");
+    assert_eq!(reserved(&s), 0, "own hold released at once");
+    assert!(fx.answers.is_empty(), "the 422 waits for the give-back");
+    // The participant gives back too: an earlier ask asked again may hold there.
+    assert!(matches!(&fx.sends[..],
+        [send] if matches!(send.command, StockCommand::Release { reason: ReleaseReason::Compensation, .. })));
+    let step = fx.sagas[&id].clone().expect("compensating").step;
+    let mut fx = StockEffects::default();
+    s.apply(&answer(&id, step, PartOutcome::Applied), at(3), &mut fx);
     assert!(matches!(&fx.answers[0].1,
         StockReply::Order(r) if **r == OrderReply::Short(short.clone())));
-    assert!(
-        fx.sends.is_empty(),
-        "nothing held elsewhere, nothing to give back"
-    );
     assert_eq!(fx.sagas[&id], None);
     assert!(s.orders.is_empty() && s.sagas.is_empty());
 }
 
 #[test]
-fn a_silent_participant_fails_the_placement_and_its_late_hold_is_given_back() {
+fn a_silent_participant_fails_the_placement_and_a_late_hold_is_given_back() {
     let (mut s, id) = (home(), order_id(2));
     place(&mut s, &id, &mut StockEffects::default());
     let mut fx = StockEffects::default();
@@ -154,11 +157,23 @@ fn a_silent_participant_fails_the_placement_and_its_late_hold_is_given_back() {
         at(2),
         &mut fx,
     );
+    assert!(fx.answers.is_empty());
+    assert_eq!(fx.sends.len(), 1, "the silent partition gives back too");
+    // A give-back that fails is asked again until it is answered.
+    let mut fx = StockEffects::default();
+    s.apply(
+        &answer(&id, 2, PartOutcome::Failed("down".into())),
+        at(3),
+        &mut fx,
+    );
+    assert!(fx.answers.is_empty() && !s.sagas.is_empty());
+    let mut fx = StockEffects::default();
+    s.apply(&answer(&id, 2, PartOutcome::Applied), at(4), &mut fx);
     assert!(matches!(&fx.answers[0].1,
         StockReply::Order(r) if matches!(**r, OrderReply::Unavailable(_))));
-    // The participant held after all (a repeated ask): give it back.
+    // The first ask was applied after all and answered late: give it back.
     let mut fx = StockEffects::default();
-    s.apply(&answer(&id, 1, PartOutcome::Applied), at(3), &mut fx);
+    s.apply(&answer(&id, 1, PartOutcome::Applied), at(5), &mut fx);
     assert_eq!(fx.sends.len(), 1);
     assert!(matches!(
         &fx.sends[0].command,
@@ -167,6 +182,19 @@ fn a_silent_participant_fails_the_placement_and_its_late_hold_is_given_back() {
             ..
         }
     ));
+    // Its answer ends there.
+    let mut fx = StockEffects::default();
+    s.apply(
+        &answer(&id, fx_step(), PartOutcome::Applied),
+        at(6),
+        &mut fx,
+    );
+    assert!(fx.sends.is_empty());
+}
+
+/// The step number of a give-back release (see `saga::GIVE_BACK`).
+fn fx_step() -> u64 {
+    u64::MAX
 }
 
 #[test]
