@@ -32,8 +32,7 @@ pub use deliveries::{
 };
 pub use fencing::writers_are_fenced_by_a_newer_claim;
 pub use orders::{
-    due_orders_and_lapsed_reservations, idempotency_key_lookup,
-    open_order_quantities_follow_status, orders_round_trip_and_filters,
+    idempotency_key_lookup, open_order_quantities_follow_status, orders_round_trip_and_filters,
 };
 pub use outbox::outbox_positions_follow_writes;
 pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
@@ -56,7 +55,6 @@ pub async fn run_all(store: &dyn Store) {
     stock_changes_are_recorded_per_partition_until_they_expire(store).await;
     orders_round_trip_and_filters(store).await;
     idempotency_key_lookup(store).await;
-    due_orders_and_lapsed_reservations(store).await;
     open_order_quantities_follow_status(store).await;
     load_partition_returns_what_batches_wrote(store).await;
     writers_are_fenced_by_a_newer_claim(store).await;

@@ -128,12 +128,6 @@ pub trait Store: Send + Sync + 'static {
     }
     /// An order's holds (all partitions).
     async fn reservations_for_order(&self, order_id: &str) -> Result<Vec<Reservation>>;
-    /// Unconfirmed holds with `expires_at < before` (all partitions).
-    async fn lapsed_reservations(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Reservation>>;
     /// Writes one stock writer batch atomically, with the partition's
     /// offset; [`Error::Fenced`], writing nothing, when its
     /// [`StockBatch::fence`] is not the partition's epoch any more.
@@ -185,8 +179,6 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Order>>;
-    /// Orders in `reserved` whose `expires_at <= before` (all partitions), oldest deadline first.
-    async fn due_orders(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>>;
     /// Per product, units held by orders whose status holds stock.
     async fn open_order_quantities(&self) -> Result<Vec<(String, i64)>>;
     /// Writes one order writer batch atomically, with the partition's offset.

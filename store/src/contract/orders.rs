@@ -6,8 +6,8 @@ use agusto_schemas::OrderStatus::{
 };
 use agusto_schemas::{EventType, StatusChange};
 
-use super::fixtures::{all_pages, at, event, hold, order};
-use crate::{OrderBatch, StockBatch, Store};
+use super::fixtures::{all_pages, at, event, order};
+use crate::{OrderBatch, Store};
 
 /// Orders round-trip field by field, later batches replace them, their
 /// events reach the outbox, and `list_orders` filters by channel and status.
@@ -156,88 +156,6 @@ pub async fn idempotency_key_lookup(store: &dyn Store) {
     assert_eq!(find("ch_ik_a", "K-1").await, Some(keyed));
     assert_eq!(find("ch_ik_b", "K-1").await, None, "keys are per channel");
     assert_eq!(find("ch_ik_a", "K-2").await, None);
-}
-
-/// `due_orders` lists reserved orders with `expires_at <= before`, earliest
-/// first; `lapsed_reservations` lists unconfirmed holds with
-/// `expires_at < before`. Both honour `limit`.
-pub async fn due_orders_and_lapsed_reservations(store: &dyn Store) {
-    // The earliest year of any scenario, so `before` sees only these rows.
-    let t = |ms| at(1990, ms);
-    let due1 = order(
-        "du-1",
-        "ch_du",
-        Reserved,
-        t(0),
-        Some(t(100)),
-        &[("du-p", 1)],
-    );
-    let due2 = order(
-        "du-2",
-        "ch_du",
-        Reserved,
-        t(0),
-        Some(t(200)),
-        &[("du-p", 1)],
-    );
-    let later = order(
-        "du-3",
-        "ch_du",
-        Reserved,
-        t(0),
-        Some(t(300)),
-        &[("du-p", 1)],
-    );
-    let paid = order(
-        "du-4",
-        "ch_du",
-        PendingApproval,
-        t(0),
-        Some(t(50)),
-        &[("du-p", 1)],
-    );
-    let expired = order("du-5", "ch_du", Expired, t(0), Some(t(60)), &[("du-p", 1)]);
-    let batch = OrderBatch {
-        orders: vec![later, due2.clone(), paid, due1.clone(), expired],
-        ..OrderBatch::default()
-    };
-    store.apply_order_batch(&batch).await.expect("batch");
-    assert_eq!(
-        store.due_orders(t(200), 10).await.expect("due"),
-        vec![due1.clone(), due2]
-    );
-    assert_eq!(store.due_orders(t(200), 1).await.expect("due"), vec![due1]);
-    assert!(store.due_orders(t(99), 10).await.expect("due").is_empty());
-
-    let (h1, h2) = (
-        hold("du-1", "du-p", 1, Some(t(100))),
-        hold("du-2", "du-p", 1, Some(t(200))),
-    );
-    let confirmed = hold("du-4", "du-p", 1, None);
-    let batch = StockBatch {
-        reservations_put: vec![h2.clone(), confirmed, h1.clone()],
-        ..StockBatch::default()
-    };
-    store.apply_stock_batch(&batch).await.expect("batch");
-    assert_eq!(
-        store.lapsed_reservations(t(200), 10).await.expect("lapsed"),
-        vec![h1.clone()]
-    );
-    assert_eq!(
-        store.lapsed_reservations(t(201), 10).await.expect("lapsed"),
-        vec![h1.clone(), h2]
-    );
-    assert_eq!(
-        store.lapsed_reservations(t(201), 1).await.expect("lapsed"),
-        vec![h1]
-    );
-    assert!(
-        store
-            .lapsed_reservations(t(100), 10)
-            .await
-            .expect("lapsed")
-            .is_empty()
-    );
 }
 
 /// `open_order_quantities` sums lines of orders in stock-holding statuses

@@ -1,4 +1,4 @@
-//! Order lists: `list_orders`, `due_orders`, `open_order_quantities`.
+//! Order lists: `list_orders`, `open_order_quantities`.
 //!
 //! Each reads key-only query tables (every shard of a sharded one, merged),
 //! then fetches the orders by id and re-checks them against the filter, so a
@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use agusto_schemas::{Order, OrderStatus, Timestamp};
+use agusto_schemas::{Order, OrderStatus};
 
 use super::Inner;
 use super::codec::{
@@ -109,35 +109,6 @@ impl Inner {
             items: Vec::new(),
             next_cursor: after.map(|(t, id)| int_key(ORDERS, t, &id)),
         })
-    }
-
-    /// Reserved orders with `expires_at <= before`, earliest deadline first.
-    pub(crate) async fn due_orders(&self, before: &Timestamp, want: usize) -> Result<Vec<Order>> {
-        if want == 0 {
-            return Ok(Vec::new());
-        }
-        let before = micros(before);
-        let reads = shards().map(|shard| {
-            self.rows::<(i64, String)>(
-                Stmt::OrdersDueBefore,
-                vec![big(shard), big(before), limit(want)],
-            )
-        });
-        let parts = futures::future::try_join_all(reads).await?;
-        let keys = merge_sorted(parts, |(e, id)| (*e, id.clone()), want);
-        let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
-        let orders = self.get_orders(&ids).await?;
-        Ok(keys
-            .iter()
-            .filter_map(|(e, id)| {
-                orders.iter().find(|o| {
-                    o.id == *id
-                        && o.status == OrderStatus::Reserved
-                        && o.expires_at.as_ref().map(micros) == Some(*e)
-                })
-            })
-            .cloned()
-            .collect())
     }
 
     /// Units per product held by orders whose status holds stock, by product

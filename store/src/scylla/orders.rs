@@ -5,8 +5,7 @@
 //! safe without a lightweight transaction: an order is written only by the
 //! writer of its order partition. The batch rewrites the order row; for each
 //! query table it inserts the order's current key and deletes the previous
-//! one when it differs (a status change moves the status rows; leaving
-//! `reserved` drops the due row). The previous keys come from reading the
+//! one when it differs (a status change moves the status rows). The previous keys come from reading the
 //! previous rows first — nobody else can change them meanwhile — and a key
 //! the batch inserts is never also deleted (a tombstone would win the tie of
 //! a shared batch timestamp). All of it, the outbox rows and the applied
@@ -136,13 +135,6 @@ pub(crate) fn index_keys(o: &Order) -> Vec<(Stmt, Stmt, Values)> {
             vec![text(channel), text(key), big(created), text(id)],
         ));
     }
-    if let (OrderStatus::Reserved, Some(expires)) = (o.status, &o.expires_at) {
-        keys.push((
-            Stmt::PutOrderDue,
-            Stmt::DelOrderDue,
-            vec![big(shard), big(micros(expires)), text(id)],
-        ));
-    }
     keys
 }
 
@@ -263,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn a_status_change_moves_status_rows_and_drops_the_due_row() {
+    fn a_status_change_moves_the_status_rows() {
         let old = order(OrderStatus::Reserved, Some(500));
         let new = order(OrderStatus::PendingApproval, Some(500));
         let batch = OrderBatch {
@@ -279,7 +271,6 @@ mod tests {
                 Stmt::PutOrder,
                 Stmt::DelOrderStatus,
                 Stmt::DelOrderChannelStatus,
-                Stmt::DelOrderDue,
                 Stmt::PutOrderCreated,
                 Stmt::PutOrderChannel,
                 Stmt::PutOrderStatus,
@@ -288,7 +279,7 @@ mod tests {
             ]
         );
         assert_eq!(ops[1].1[0], text("reserved"));
-        assert_eq!(ops[6].1[0], text("pending_approval"));
+        assert_eq!(ops[5].1[0], text("pending_approval"));
     }
 
     #[test]
@@ -300,13 +291,13 @@ mod tests {
             ..OrderBatch::default()
         };
         let ops = plan_orders(&batch, &HashMap::new()).expect("plan");
-        assert_eq!(ops.len(), 7);
+        assert_eq!(ops.len(), 6);
         assert_eq!(ops[0].1[8], big(200), "updated_at of the last version");
         assert_eq!(
-            ops[6],
+            ops[5],
             (
-                Stmt::PutOrderDue,
-                vec![big(shard_of("o1")), big(700), text("o1")]
+                Stmt::PutIdempotency,
+                vec![text("ch"), text("k"), big(100), text("o1")]
             )
         );
     }

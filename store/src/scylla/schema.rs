@@ -11,8 +11,8 @@
 //! | `stock_levels` | `product_code` | `stock_levels`, `all_stock_levels` (scan), the writer's previous `updated_at` |
 //! | `stock_by_update` | `((shard), updated_at, product_code)` | `stock_updated_since` (shards merged) |
 //! | `movements` | `((product_code), version)` | `movements` (oldest first), `ledger_sums` (scan) |
-//! | `reservations` | `((order_id), product_code)` | `reservations_for_order` |
-//! | `lapsed_holds` | `((shard), expires_at, order_id, product_code)` | `lapsed_reservations` (unconfirmed holds only) |
+//! | `reservations` | `((order_id), product_code)` | `reservations_for_order`, `all_reservations` (scan, `load_partition`) |
+//! | `sagas` (V5) | `((stock_partition), order_id)` | `sagas`: the saga steps under way of a home partition |
 //! | `applied_offsets` | `((log_name, log_partition))` | `applied_offset` |
 //! | `stock_changes` (V2) | `((change_id), stock_partition)` | `stock_changes`: a partition's record of a receipt or adjustment (TTL: its `expires_at`) |
 //! | `orders` | `id` | `get_order`; every order list fetches through it |
@@ -21,7 +21,6 @@
 //! | `orders_by_status` | `((status, shard), created_at, id)` | `list_orders` of a status, `open_order_quantities` |
 //! | `orders_by_channel_status` | `((channel_id, status), created_at, id)` | `list_orders` of a channel and status |
 //! | `order_by_idempotency` | `((channel_id, idempotency_key), created_at, id)` | `order_by_idempotency_key` (earliest) |
-//! | `orders_due` | `((shard), expires_at, id)` | `due_orders` (`reserved` orders with a deadline only) |
 //! | `outbox` | `((stream), seq)` | each writer stream's events, until sequenced (30-day TTL) |
 //! | `outbox_streams` | `((shard = 0), stream)` | the sequencer: every stream's newest seq (30-day TTL) |
 //! | `events_by_id` | `event_id` | replayed batches: is this event stored already? (30-day TTL) |
@@ -52,11 +51,10 @@
 //!   needs a data migration.
 //! - Query tables hold keys only (and are fetched back through the base
 //!   table), so a write batch stays small; readers re-check what they fetch.
-//! - Tables written like queues (`lapsed_holds`, `orders_due`,
-//!   `delivery_queue`) leave tombstones behind; readers of `delivery_queue`
-//!   start at the current head, the others at the oldest row. Operators may
+//! - Tables written like queues (`delivery_queue`, `sagas`) leave tombstones
+//!   behind; readers of `delivery_queue` start at the current head. Operators may
 //!   use `tombstone_gc = {'mode': 'repair'}` on them with regular repairs.
-//! - Every statement is idempotent (`IF NOT EXISTS`; an `ALTER TABLE … ADD`
+//! - Every statement is idempotent (`IF NOT EXISTS`, `IF EXISTS`; an `ALTER TABLE … ADD`
 //!   of a column that exists counts as done), so a migration interrupted
 //!   half-way is simply run again.
 
@@ -288,4 +286,13 @@ pub(super) const V5: &[&str] = &[
     // PK ((stock_partition), order_id): a home partition's sagas are one
     // partition, read once when its writer loads it.
     "CREATE TABLE IF NOT EXISTS sagas (stock_partition bigint, order_id text, saga text, PRIMARY KEY ((stock_partition), order_id))",
+];
+
+/// Version 6: no `lapsed_holds` and no `orders_due`. Lapsed holds and due
+/// orders are found by each partition's writer in the state it holds in
+/// memory; the tables cost every hold and every order change extra writes
+/// (and the hold writes a read of the previous expiry).
+pub(super) const V6: &[&str] = &[
+    "DROP TABLE IF EXISTS lapsed_holds",
+    "DROP TABLE IF EXISTS orders_due",
 ];

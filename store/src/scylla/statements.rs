@@ -89,12 +89,6 @@ statements! {
     PutHold = "INSERT INTO reservations (order_id, product_code, quantity, expires_at) VALUES (?, ?, ?, ?)";
     /// order_id, product_code
     DelHold = "DELETE FROM reservations WHERE order_id = ? AND product_code = ?";
-    /// shard, expires_at, order_id, product_code, quantity
-    PutLapseIndex = "INSERT INTO lapsed_holds (shard, expires_at, order_id, product_code, quantity) VALUES (?, ?, ?, ?, ?)";
-    /// shard, expires_at, order_id, product_code
-    DelLapseIndex = "DELETE FROM lapsed_holds WHERE shard = ? AND expires_at = ? AND order_id = ? AND product_code = ?";
-    /// shard, before, limit
-    LapsedBefore = "SELECT order_id, product_code, expires_at FROM lapsed_holds WHERE shard = ? AND expires_at < ? LIMIT ?";
     /// log, stock_partition
     GetEpoch = "SELECT epoch FROM partition_epochs WHERE log = ? AND stock_partition = ?";
     /// log, stock_partition
@@ -161,12 +155,6 @@ statements! {
     DelIdempotency = "DELETE FROM order_by_idempotency WHERE channel_id = ? AND idempotency_key = ? AND created_at = ? AND id = ?";
     /// channel_id, idempotency_key
     FirstIdempotency = "SELECT id FROM order_by_idempotency WHERE channel_id = ? AND idempotency_key = ? LIMIT 1";
-    /// shard, expires_at, id
-    PutOrderDue = "INSERT INTO orders_due (shard, expires_at, id) VALUES (?, ?, ?)";
-    /// shard, expires_at, id
-    DelOrderDue = "DELETE FROM orders_due WHERE shard = ? AND expires_at = ? AND id = ?";
-    /// shard, before (inclusive), limit
-    OrdersDueBefore = "SELECT expires_at, id FROM orders_due WHERE shard = ? AND expires_at <= ? LIMIT ?";
 
     // ---- outbox ---------------------------------------------------------
     /// stream

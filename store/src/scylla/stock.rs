@@ -1,6 +1,6 @@
 //! Reads of stock rows, the movement ledger and reservations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use agusto_schemas::{Movement, MovementKind, Reservation, StockLevel, Timestamp};
 
@@ -194,43 +194,6 @@ impl Inner {
             .into_iter()
             .map(hold_of)
             .collect()
-    }
-
-    /// Unconfirmed holds with `expires_at < before`, earliest first (by
-    /// expiry, order, product), each checked against its hold row.
-    pub(crate) async fn lapsed(&self, before: &Timestamp, want: usize) -> Result<Vec<Reservation>> {
-        if want == 0 {
-            return Ok(Vec::new());
-        }
-        let before = micros(before);
-        let reads = shards().map(|shard| {
-            self.rows::<(String, String, i64)>(
-                Stmt::LapsedBefore,
-                vec![big(shard), big(before), limit(want)],
-            )
-        });
-        let parts = futures::future::try_join_all(reads).await?;
-        let candidates = merge_sorted(parts, |(o, p, e)| (*e, o.clone(), p.clone()), want);
-        let mut orders: Vec<&str> = candidates.iter().map(|(o, _, _)| o.as_str()).collect();
-        orders.sort_unstable();
-        orders.dedup();
-        let holds =
-            futures::future::try_join_all(orders.iter().map(|o| self.reservations_for_order(o)))
-                .await?;
-        let by_key: HashMap<(&str, &str), &Reservation> = holds
-            .iter()
-            .flatten()
-            .map(|h| ((h.order_id.as_str(), h.product_code.as_str()), h))
-            .collect();
-        Ok(candidates
-            .iter()
-            .filter_map(|(o, p, e)| {
-                by_key
-                    .get(&(o.as_str(), p.as_str()))
-                    .filter(|h| h.expires_at.as_ref().map(micros) == Some(*e))
-                    .map(|h| (*h).clone())
-            })
-            .collect())
     }
 }
 

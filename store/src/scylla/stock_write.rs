@@ -6,8 +6,8 @@
 //!
 //! - `stock_levels` / `movements` / `reservations`: keyed upserts and
 //!   deletes of final values; replaying the batch writes the same rows.
-//! - `stock_by_update` / `lapsed_holds` move a row when its clustering key
-//!   (`updated_at`, `expires_at`) changes. The previous key is read first
+//! - `stock_by_update` moves a row when its clustering key (`updated_at`)
+//!   changes. The previous key is read first
 //!   (one concurrent round trip, together with the outbox's reads); nobody
 //!   else can change it meanwhile. A delete is never issued for a key the
 //!   same batch inserts: the statements of a batch share one timestamp, and a
@@ -27,7 +27,7 @@ use super::Inner;
 use super::codec::{Values, at, big, micros, opt_big, shard_of, text};
 use super::outbox::{offset_row, stream_of};
 use super::statements::Stmt;
-use super::stock::{HoldRow, LevelRow};
+use super::stock::LevelRow;
 use super::stock_changes::change_ops;
 use crate::{Order, OrderBatch, Result, StockBatch};
 
@@ -36,8 +36,6 @@ use crate::{Order, OrderBatch, Result, StockBatch};
 pub(crate) struct StockPrev {
     /// `updated_at` (micros) of the batch's products that have a stock row.
     pub(crate) updated: HashMap<String, i64>,
-    /// `expires_at` (micros) of the existing holds of the batch's orders.
-    pub(crate) holds: HashMap<(String, String), Option<i64>>,
 }
 
 /// The statements of a stock batch (outbox and offset aside).
@@ -112,37 +110,18 @@ pub(crate) fn plan_stock(batch: &StockBatch, prev: &StockPrev) -> Vec<(Stmt, Val
         holds.insert((order.as_str(), product.as_str()), None);
     }
     for ((order, product), hold) in holds {
-        let shard = shard_of(order);
-        let old = prev
-            .holds
-            .get(&(order.to_owned(), product.to_owned()))
-            .copied()
-            .flatten();
-        let new = hold.and_then(|h| h.expires_at.as_ref().map(micros));
-        if let Some(old) = old.filter(|o| Some(*o) != new) {
-            ops.push((
-                Stmt::DelLapseIndex,
-                vec![big(shard), big(old), text(order), text(product)],
-            ));
-        }
         match hold {
             Some(h) => {
+                let expires = h.expires_at.as_ref().map(micros);
                 ops.push((
                     Stmt::PutHold,
-                    vec![text(order), text(product), big(h.quantity), opt_big(new)],
+                    vec![
+                        text(order),
+                        text(product),
+                        big(h.quantity),
+                        opt_big(expires),
+                    ],
                 ));
-                if let Some(e) = new {
-                    ops.push((
-                        Stmt::PutLapseIndex,
-                        vec![
-                            big(shard),
-                            big(e),
-                            text(order),
-                            text(product),
-                            big(h.quantity),
-                        ],
-                    ));
-                }
             }
             None => ops.push((Stmt::DelHold, vec![text(order), text(product)])),
         }
@@ -187,41 +166,24 @@ impl Inner {
         self.batch(ops).await
     }
 
-    /// Reads the previous `updated_at` of the batch's products and the holds
-    /// of its orders, concurrently.
+    /// Reads the previous `updated_at` of the batch's products, concurrently.
     async fn stock_prev(&self, batch: &StockBatch) -> Result<StockPrev> {
         let codes: HashSet<&str> = batch
             .levels
             .iter()
             .map(|l| l.product_code.as_str())
             .collect();
-        let orders: HashSet<&str> = batch
-            .reservations_put
-            .iter()
-            .map(|r| r.order_id.as_str())
-            .chain(batch.reservations_delete.iter().map(|(o, _)| o.as_str()))
-            .collect();
         let levels = futures::future::try_join_all(
             codes
                 .iter()
                 .map(|c| self.row::<LevelRow>(Stmt::GetLevel, vec![text(c)])),
-        );
-        let holds = futures::future::try_join_all(
-            orders
-                .iter()
-                .map(|o| self.rows::<HoldRow>(Stmt::GetHolds, vec![text(o)])),
-        );
-        let (levels, holds) = futures::try_join!(levels, holds)?;
+        )
+        .await?;
         Ok(StockPrev {
             updated: levels
                 .into_iter()
                 .flatten()
                 .filter_map(|(code, _, _, _, updated)| updated.map(|u| (code, u)))
-                .collect(),
-            holds: holds
-                .into_iter()
-                .flatten()
-                .map(|(order, product, _, expires)| ((order, product), expires))
                 .collect(),
         })
     }
@@ -265,7 +227,6 @@ mod tests {
         };
         let prev = StockPrev {
             updated: HashMap::from([("a".into(), 5), ("b".into(), 20)]),
-            ..StockPrev::default()
         };
         let ops = plan_stock(&batch, &prev);
         assert_eq!(
@@ -284,7 +245,7 @@ mod tests {
     }
 
     #[test]
-    fn holds_end_in_their_final_state_and_move_their_expiry_row() {
+    fn holds_end_in_their_final_state() {
         let batch = StockBatch {
             reservations_put: vec![
                 hold("o1", "p", 2, Some(5)),
@@ -295,30 +256,18 @@ mod tests {
             reservations_delete: vec![("o2".into(), "p".into()), ("o4".into(), "p".into())],
             ..StockBatch::default()
         };
-        let prev = StockPrev {
-            holds: HashMap::from([
-                (("o3".into(), "p".into()), Some(7)),
-                (("o4".into(), "p".into()), Some(3)),
-            ]),
-            ..StockPrev::default()
-        };
-        let ops = plan_stock(&batch, &prev);
+        let ops = plan_stock(&batch, &StockPrev::default());
         assert_eq!(
             stmts(&ops),
             [
-                Stmt::PutHold, // o1: confirmed, no expiry row
-                Stmt::DelHold, // o2: put and deleted ends deleted, nothing existed
-                Stmt::PutHold, // o3: same expiry: no delete of the key it writes
-                Stmt::PutLapseIndex,
-                Stmt::DelLapseIndex, // o4: deleted, its expiry row too
-                Stmt::DelHold,
+                Stmt::PutHold, // o1: confirmed
+                Stmt::DelHold, // o2: put and deleted ends deleted
+                Stmt::PutHold, // o3
+                Stmt::DelHold, // o4
             ]
         );
         assert_eq!(ops[0].1, vec![text("o1"), text("p"), big(2), None]);
-        assert_eq!(
-            ops[4].1,
-            vec![big(shard_of("o4")), big(3), text("o4"), text("p")]
-        );
+        assert_eq!(ops[2].1, vec![text("o3"), text("p"), big(4), big(7)]);
     }
 
     #[test]

@@ -98,14 +98,6 @@ impl Store for ScyllaStore {
         self.inner.reservations_for_order(order_id).await
     }
 
-    async fn lapsed_reservations(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Reservation>> {
-        self.inner.lapsed(&before, limit).await
-    }
-
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
         self.inner.apply_stock_batch(batch).await
     }
@@ -137,10 +129,6 @@ impl Store for ScyllaStore {
         self.inner
             .list_orders(channel_id, status, cursor, limit)
             .await
-    }
-
-    async fn due_orders(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>> {
-        self.inner.due_orders(&before, limit).await
     }
 
     async fn open_order_quantities(&self) -> Result<Vec<(String, i64)>> {

@@ -120,7 +120,6 @@ contract_tests!(
     stock_changes_are_recorded_per_partition_until_they_expire,
     orders_round_trip_and_filters,
     idempotency_key_lookup,
-    due_orders_and_lapsed_reservations,
     open_order_quantities_follow_status,
     load_partition_returns_what_batches_wrote,
     writers_are_fenced_by_a_newer_claim,

@@ -1,7 +1,7 @@
 //! Orders: one row each (lines, history and the storefront's objects as JSON
 //! text). Open-order totals are summed from the lines of the open orders.
 
-use agusto_schemas::{Order, OrderStatus, Timestamp};
+use agusto_schemas::{Order, OrderStatus};
 use rusqlite::{Connection, Row, ToSql, params};
 
 use super::codec::{
@@ -104,22 +104,6 @@ pub(crate) fn list_orders(
     Ok(page(rows, limit, |o| {
         time_key(ORDERS, &o.created_at, &o.id)
     }))
-}
-
-/// Reserved orders with `expires_at <= before`, earliest deadline first.
-pub(crate) fn due_orders(
-    conn: &Connection,
-    before: &Timestamp,
-    limit: usize,
-) -> Result<Vec<Order>> {
-    let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM orders
-         WHERE status = 'reserved' AND expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2"
-    );
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    conn.prepare_cached(&sql)?
-        .query_and_then(params![micros(before), limit], order)?
-        .collect()
 }
 
 /// Units per product held by orders whose status holds stock, by product code.

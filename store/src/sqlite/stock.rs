@@ -168,23 +168,6 @@ pub(crate) fn reservations_for_order(
     Ok(holds)
 }
 
-/// Unconfirmed holds with `expires_at < before`, earliest first.
-pub(crate) fn lapsed(
-    conn: &Connection,
-    before: &Timestamp,
-    limit: usize,
-) -> Result<Vec<Reservation>> {
-    let sql = format!(
-        "SELECT {RESERVATION_COLUMNS} FROM reservations
-         WHERE expires_at IS NOT NULL AND expires_at < ?1
-         ORDER BY expires_at, order_id, product_code LIMIT ?2"
-    );
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    conn.prepare_cached(&sql)?
-        .query_and_then(params![micros(before), limit], reservation)?
-        .collect()
-}
-
 /// Writes a stock batch inside the caller's transaction. Held puts are
 /// applied before deletes, so a hold both put and deleted ends deleted.
 pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {

@@ -108,14 +108,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn lapsed_reservations(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Reservation>> {
-        self.read(move |c| stock::lapsed(c, &before, limit)).await
-    }
-
     async fn apply_stock_batch(&self, batch: &StockBatch) -> Result<()> {
         let batch = batch.clone();
         self.write(move |tx| stock::write_batch(tx, &batch)).await
@@ -187,11 +179,6 @@ impl Store for SqliteStore {
             orders::list_orders(c, channel.as_deref(), status, cursor.as_deref(), limit)
         })
         .await
-    }
-
-    async fn due_orders(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>> {
-        self.read(move |c| orders::due_orders(c, &before, limit))
-            .await
     }
 
     async fn open_order_quantities(&self) -> Result<Vec<(String, i64)>> {
