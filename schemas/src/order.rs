@@ -96,6 +96,15 @@ pub struct OrderLine {
     pub quantity: i64,
 }
 
+impl From<&OrderLine> for crate::ProductQty {
+    fn from(l: &OrderLine) -> Self {
+        crate::ProductQty {
+            product_code: l.product_code.clone(),
+            quantity: l.quantity,
+        }
+    }
+}
+
 /// One entry of an order's status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {

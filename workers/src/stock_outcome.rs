@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 
-use agusto_schemas::{StockCommand, StockReply, Timestamp};
+use agusto_schemas::{Reservation, StockCommand, StockReply, Timestamp};
 use agusto_store::{StockBatch, StockChange};
 
 use crate::domain::partition::PartitionState;
+use crate::domain::stock::StockState;
 use crate::metrics::COMMANDS_APPLIED;
 use crate::stock_writer::CHANGE_RETENTION;
 
@@ -97,4 +98,34 @@ pub(crate) fn unavailable(n: usize, why: &str) -> Vec<StockReply> {
     (0..n)
         .map(|_| StockReply::Unavailable(why.to_owned()))
         .collect()
+}
+
+/// The holds a batch changed, as they are at its end: each one put or
+/// deleted once, as the partition holds it now (a hold released and made
+/// again in one batch ends made; the store's order of puts and deletes
+/// cannot say that by itself).
+pub(crate) fn final_holds(
+    stock: &StockState,
+    put: &[Reservation],
+    deleted: &[(String, String)],
+) -> (Vec<Reservation>, Vec<(String, String)>) {
+    let mut keys: Vec<(&str, &str)> = put
+        .iter()
+        .map(|h| (h.order_id.as_str(), h.product_code.as_str()))
+        .chain(deleted.iter().map(|(o, p)| (o.as_str(), p.as_str())))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let (mut now_put, mut now_deleted) = (Vec::new(), Vec::new());
+    for (order, product) in keys {
+        let held = stock
+            .holds
+            .get(order)
+            .and_then(|hs| hs.iter().find(|h| h.product_code == product));
+        match held {
+            Some(h) => now_put.push(h.clone()),
+            None => now_deleted.push((order.to_owned(), product.to_owned())),
+        }
+    }
+    (now_put, now_deleted)
 }

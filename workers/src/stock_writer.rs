@@ -17,7 +17,9 @@ use crate::domain::stock::{ChangeRecord, StockEffects};
 use crate::metrics::{BATCH_SIZE, STORE_LATENCY};
 use crate::published::PublishedLevels;
 use crate::saga_carrier::{Carrier, Parked};
-use crate::stock_outcome::{change_rows, count, fx_is_empty, levels_of, step_name, unavailable};
+use crate::stock_outcome::{
+    change_rows, count, final_holds, fx_is_empty, levels_of, step_name, unavailable,
+};
 
 /// Name of the stock command log (the Kafka topic in distributed mode).
 pub const STOCK_LOG: &str = "agusto.stock.commands";
@@ -215,6 +217,8 @@ impl StockWriter {
         }
         let steps: Vec<&'static str> = sagas_put.iter().map(|g| step_name(g.kind)).collect();
         let changes = change_rows(self.partition, self.state.as_ref(), &fx.changes);
+        let (reservations_put, reservations_delete) =
+            final_holds(&self.state_mut().stock, &fx.holds_put, &fx.holds_deleted);
         let state = self.state_mut();
         let batch = StockBatch {
             levels: fx
@@ -223,8 +227,8 @@ impl StockWriter {
                 .map(|c| state.stock.levels[c].clone())
                 .collect(),
             movements: fx.movements,
-            reservations_put: fx.holds_put,
-            reservations_delete: fx.holds_deleted,
+            reservations_put,
+            reservations_delete,
             events: fx.events,
             // Commands injected by this process's own timer (offset 0) are not in the log.
             applied: (offset > 0).then(|| AppliedOffset {

@@ -157,18 +157,8 @@ fn command() -> impl Strategy<Value = StockCommand> {
 }
 
 fn check_invariants(state: &PartitionState) {
-    for level in state.stock.levels.values() {
-        let held: i64 = state
-            .stock
-            .holds
-            .values()
-            .flatten()
-            .filter(|h| h.product_code == level.product_code)
-            .map(|h| h.quantity)
-            .sum();
-        assert_eq!(held, level.reserved, "holds add up to reserved: {level:?}");
-        assert!(level.reserved <= level.on_hand, "no oversell: {level:?}");
-    }
+    let broken = state.stock.inconsistent();
+    assert!(broken.is_empty(), "holds = reserved <= on hand: {broken:?}");
     for o in state.orders.values() {
         assert!(o.status.holds_stock(), "only open orders are kept: {o:?}");
         let held: i64 = state

@@ -51,14 +51,7 @@ async fn load(store: &dyn Store) -> PartitionState {
 
 /// A saga of `order` at `step`, kept by `home`.
 fn saga(order: &agusto_schemas::Order, home: u32, step: u64) -> Saga {
-    let lines: Vec<ProductQty> = order
-        .lines
-        .iter()
-        .map(|l| ProductQty {
-            product_code: l.product_code.clone(),
-            quantity: l.quantity,
-        })
-        .collect();
+    let lines: Vec<ProductQty> = order.lines.iter().map(ProductQty::from).collect();
     Saga {
         order: order.clone(),
         home,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use agusto_schemas::{
     NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus, ProductQty, Saga,
-    SagaKind, StockCommand, StockLevel, StockReply, Timestamp, partition_for,
+    SagaKind, StockCommand, StockLevel, StockReply, Timestamp, order_home, partition_for,
 };
 
 use super::order::{Placement, place, placed, transition};
@@ -207,14 +207,15 @@ impl PartitionState {
             Placement::Answer(r) => return reply(r),
             Placement::Reserve(wanted) => wanted,
         };
+        let codes = wanted.iter().map(|l| l.product_code.as_str());
+        if order_home(&new.order_id, codes, self.partitions) != self.partition {
+            return reply(OrderReply::Unavailable(format!(
+                "order {} is not homed in partition {}",
+                new.order_id, self.partition
+            )));
+        }
         let parts = self.others(&wanted);
         if !parts.is_empty() {
-            if partition_for(&new.order_id, self.partitions) != self.partition {
-                return reply(OrderReply::Unavailable(format!(
-                    "order {} spans partitions and is not homed in partition {}",
-                    new.order_id, self.partition
-                )));
-            }
             return self.place_spanning(new, wanted, parts, at, fx);
         }
         reply(match self.stock.apply(&reserve(new, wanted), at, fx) {
@@ -252,21 +253,18 @@ impl PartitionState {
             Ok(t) => t,
             Err(r) => return reply(r),
         };
-        let lines: Vec<ProductQty> = order
+        let spans = order
             .lines
             .iter()
-            .map(|l| ProductQty {
-                product_code: l.product_code.clone(),
-                quantity: l.quantity,
-            })
-            .collect();
-        let parts = self.others(&lines);
-        if let (false, Some(command)) = (parts.is_empty(), t.stock.clone()) {
+            .any(|l| partition_for(&l.product_code, self.partitions) != self.partition);
+        if let (true, Some(command)) = (spans, t.stock.clone()) {
             if self.sagas.contains_key(order_id) {
                 return reply(OrderReply::Unavailable(format!(
                     "order {order_id} is being updated; retry"
                 )));
             }
+            let lines: Vec<ProductQty> = order.lines.iter().map(ProductQty::from).collect();
+            let parts = self.others(&lines);
             return self.move_spanning(t, command, parts, parked, at, fx);
         }
         if let Some(stock) = &t.stock {

@@ -270,18 +270,8 @@ impl World {
     fn check(&self) {
         for part in &self.parts {
             assert!(part.sagas.is_empty());
-            for level in part.stock.levels.values() {
-                let held: i64 = part
-                    .stock
-                    .holds
-                    .values()
-                    .flatten()
-                    .filter(|h| h.product_code == level.product_code)
-                    .map(|h| h.quantity)
-                    .sum();
-                assert_eq!(held, level.reserved, "{level:?}");
-                assert!(level.reserved <= level.on_hand, "oversold: {level:?}");
-            }
+            let broken = part.stock.inconsistent();
+            assert!(broken.is_empty(), "holds = reserved <= on hand: {broken:?}");
         }
         for (id, lines) in &self.lines {
             let home = order_home(id, lines.iter().map(|l| l.product_code.as_str()), N);

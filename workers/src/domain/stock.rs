@@ -61,6 +61,22 @@ fn reason(kind: MovementKind) -> &'static str {
 }
 
 impl StockState {
+    /// Products whose holds do not add up to their `reserved`, or that
+    /// hold more than is on hand: none, unless the state is broken.
+    pub fn inconsistent(&self) -> Vec<&StockLevel> {
+        let mut held: HashMap<&str, i64> = HashMap::new();
+        for h in self.holds.values().flatten() {
+            *held.entry(h.product_code.as_str()).or_default() += h.quantity;
+        }
+        self.levels
+            .values()
+            .filter(|l| {
+                let units = held.get(l.product_code.as_str()).copied().unwrap_or(0);
+                units != l.reserved || l.reserved > l.on_hand
+            })
+            .collect()
+    }
+
     /// Applies one command at time `at`. On any rejection nothing changes.
     pub fn apply(
         &mut self,
