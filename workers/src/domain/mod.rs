@@ -1,5 +1,6 @@
 //! The pure domain: no IO, driven by the writers and by tests directly.
 
+pub mod effects;
 pub mod order;
 pub mod partition;
 pub mod saga;

@@ -2,7 +2,7 @@
 //! `(state, command) → (state', reply, effects)`. No IO: the writer loads the
 //! rows a batch needs into [`StockState`] first and persists the effects after.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use agusto_schemas::{
     AdjustmentChange, Event, EventType, Movement, MovementKind, ProductQty, Reservation, Shortage,
@@ -10,6 +10,7 @@ use agusto_schemas::{
 };
 use serde_json::json;
 
+pub use super::effects::StockEffects;
 pub use super::stock_changes::ChangeRecord;
 
 /// The rows of one partition that commands read and change.
@@ -22,33 +23,6 @@ pub struct StockState {
     /// Receipts and adjustments this partition recorded, by change id
     /// (absent = none, or not loaded).
     pub changes: HashMap<String, ChangeRecord>,
-}
-
-/// What applying commands changed, to be written in one batch.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StockEffects {
-    /// Products whose row changed.
-    pub touched: BTreeSet<String>,
-    /// Ledger rows, in order.
-    pub movements: Vec<Movement>,
-    /// Holds created or changed.
-    pub holds_put: Vec<Reservation>,
-    /// Holds removed: (order id, product code).
-    pub holds_deleted: Vec<(String, String)>,
-    /// Events, in order.
-    pub events: Vec<Event>,
-    /// Change ids whose record changed, with the time of the command.
-    pub changes: Vec<(String, Timestamp)>,
-    /// Orders decided in one hop (placed or moved), each version in order.
-    pub orders: Vec<agusto_schemas::Order>,
-    /// Sagas changed in the batch: each order's final saga (`None`: ended).
-    pub sagas: std::collections::BTreeMap<String, Option<agusto_schemas::Saga>>,
-    /// Saga steps to carry to participant partitions once the batch is durable.
-    pub sends: Vec<super::saga::SagaSend>,
-    /// Order ids of commands whose reply waits for their saga's step.
-    pub parked: Vec<String>,
-    /// Replies to such commands whose step ended, by order id.
-    pub answers: Vec<(String, StockReply)>,
 }
 
 /// Why a stock-changing movement happened, as the webhook `reason`.
