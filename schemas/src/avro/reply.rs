@@ -228,24 +228,29 @@ fn status_change_from_value(v: Value) -> Result<StatusChange, CodecError> {
 
 /// A `Short` record (same shape in both reply unions).
 fn shortages_value(s: &[Shortage]) -> Value {
-    let shortage = |s: &Shortage| {
-        record(vec![
-            ("product_code", string(&s.product_code)),
-            ("requested", Value::Long(s.requested)),
-            ("available", Value::Long(s.available)),
-        ])
-    };
-    record(vec![("shortages", array(s, shortage))])
+    record(vec![("shortages", array(s, shortage_value))])
 }
 
 fn shortages_from_value(v: Value) -> Result<Vec<Shortage>, CodecError> {
-    Fields::of("Short", v)?.array("shortages", |v| {
-        let mut r = Fields::of("Shortage", v)?;
-        Ok(Shortage {
-            product_code: r.string("product_code")?,
-            requested: r.long("requested")?,
-            available: r.long("available")?,
-        })
+    Fields::of("Short", v)?.array("shortages", shortage_from_value)
+}
+
+/// A shortage record (`Shortage` here, `PartShortage` in a saga answer:
+/// the same fields).
+pub(super) fn shortage_value(s: &Shortage) -> Value {
+    record(vec![
+        ("product_code", string(&s.product_code)),
+        ("requested", Value::Long(s.requested)),
+        ("available", Value::Long(s.available)),
+    ])
+}
+
+pub(super) fn shortage_from_value(v: Value) -> Result<Shortage, CodecError> {
+    let mut r = Fields::of("Shortage", v)?;
+    Ok(Shortage {
+        product_code: r.string("product_code")?,
+        requested: r.long("requested")?,
+        available: r.long("available")?,
     })
 }
 

@@ -4,6 +4,7 @@ use apache_avro::types::Value;
 
 use super::CodecError;
 use super::envelope;
+use super::reply::{shortage_from_value, shortage_value};
 use super::value::{Fields, array, bad_branch, branch, opt, opt_string, record, string, ts};
 use crate::{
     AdjustmentChange, PartOutcome, ProductQty, ReleaseReason, Shortage, StockCommand, StockEnvelope,
@@ -245,23 +246,6 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
             }
         }
         n => return Err(bad_branch("StockEnvelope.command", n)),
-    })
-}
-
-fn shortage_value(s: &Shortage) -> Value {
-    record(vec![
-        ("product_code", string(&s.product_code)),
-        ("requested", Value::Long(s.requested)),
-        ("available", Value::Long(s.available)),
-    ])
-}
-
-fn shortage_from_value(v: Value) -> Result<Shortage, CodecError> {
-    let mut r = Fields::of("PartShortage", v)?;
-    Ok(Shortage {
-        product_code: r.string("product_code")?,
-        requested: r.long("requested")?,
-        available: r.long("available")?,
     })
 }
 
