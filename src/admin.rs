@@ -21,12 +21,14 @@ pub async fn verify(config: &Config) -> anyhow::Result<i32> {
     let report = agusto_workers::ledger::verify(store.as_ref()).await?;
     for d in &report.differences {
         println!(
-            "MISMATCH {}: stored on_hand={} reserved={}; ledger on_hand={} reserved={}; open orders reserve {}",
+            "MISMATCH {}: stored on_hand={} reserved={} damaged={}; ledger on_hand={} reserved={} damaged={}; open orders reserve {}",
             d.product_code,
             d.stored_on_hand,
             d.stored_reserved,
+            d.stored_damaged,
             d.ledger_on_hand,
             d.ledger_reserved,
+            d.ledger_damaged,
             d.open_orders_reserved
         );
     }

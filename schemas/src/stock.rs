@@ -27,6 +27,9 @@ pub struct StockLevel {
     pub version: i64,
     /// Time of the last change.
     pub updated_at: Timestamp,
+    /// Units physically here but not sellable (not part of `on_hand`).
+    #[serde(default)]
+    pub damaged: i64,
 }
 
 impl StockLevel {
@@ -38,6 +41,7 @@ impl StockLevel {
             reserved: 0,
             version: 0,
             updated_at: at,
+            damaged: 0,
         }
     }
 
@@ -61,6 +65,10 @@ pub enum MovementKind {
     Release,
     /// Units shipped: on-hand and reserved both drop.
     StockOut,
+    /// Returned units put back on the shelf (on-hand rises).
+    Return,
+    /// Returned units that came back damaged (damaged rises).
+    ReturnDamaged,
 }
 
 impl MovementKind {
@@ -72,6 +80,8 @@ impl MovementKind {
             MovementKind::Reserve => "reserve",
             MovementKind::Release => "release",
             MovementKind::StockOut => "stock_out",
+            MovementKind::Return => "return",
+            MovementKind::ReturnDamaged => "return_damaged",
         }
     }
 
@@ -83,6 +93,8 @@ impl MovementKind {
             "reserve" => MovementKind::Reserve,
             "release" => MovementKind::Release,
             "stock_out" => MovementKind::StockOut,
+            "return" => MovementKind::Return,
+            "return_damaged" => MovementKind::ReturnDamaged,
             _ => return None,
         })
     }
@@ -101,6 +113,9 @@ pub struct Movement {
     pub delta_on_hand: i64,
     /// Change of reserved.
     pub delta_reserved: i64,
+    /// Change of damaged.
+    #[serde(default)]
+    pub delta_damaged: i64,
     /// Receipt reference, adjustment reason or order id.
     pub reference: String,
     /// Product version after this movement.
@@ -139,6 +154,11 @@ pub enum AdjustmentChange {
     Delta(i64),
     /// Set on-hand to a counted value.
     SetOnHand(i64),
+    /// Add (or, negative, remove) damaged units; on-hand is untouched.
+    Damaged(i64),
+    /// Move units (> 0) from on-hand to damaged in one step; refused when
+    /// on-hand would drop below reserved.
+    MoveToDamaged(i64),
 }
 
 /// Why a reservation is given back.

@@ -230,6 +230,8 @@ pub struct LedgerSum {
     pub on_hand: i64,
     /// Sum of `delta_reserved`.
     pub reserved: i64,
+    /// Sum of `delta_damaged`.
+    pub damaged: i64,
 }
 
 /// Where a webhook delivery stands.

@@ -5,6 +5,7 @@ mod common;
 mod catalogue;
 mod chaos;
 mod cluster;
+mod damaged;
 mod durability;
 mod errors;
 mod http_limits;

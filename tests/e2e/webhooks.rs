@@ -117,7 +117,7 @@ async fn the_seed_flows_reach_the_receiver_signed() {
     assert_eq!(reasons, ["receipt", "adjustment", "stock_out"]);
     assert_eq!(
         stock[2],
-        json!({"sku": "TOKO-WH1", "product_code": "WH-1", "on_hand": 2, "reserved": 0, "available": 2, "version": 4, "reason": "stock_out"})
+        json!({"sku": "TOKO-WH1", "product_code": "WH-1", "on_hand": 2, "reserved": 0, "available": 2, "damaged": 0, "version": 4, "reason": "stock_out"})
     );
     let dispatched = &of_type(&got, "order.dispatched")[0].json["data"];
     assert_eq!(

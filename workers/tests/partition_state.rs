@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use agusto_schemas::{
-    NewOrder, OrderAction, OrderCommand, OrderLine, PartOutcome, ProductQty, ReleaseReason,
-    Shortage, StockCommand, Timestamp, partition_for,
+    AdjustmentChange, NewOrder, OrderAction, OrderCommand, OrderLine, PartOutcome, ProductQty,
+    ReleaseReason, Shortage, StockCommand, Timestamp, partition_for,
 };
 use agusto_store::Store;
 use agusto_store::sqlite::SqliteStore;
@@ -76,7 +76,20 @@ fn command() -> impl Strategy<Value = StockCommand> {
     ];
     let any_product = prop_oneof![3 => product.clone(), 1 => Just(remote())];
     let lines = prop::collection::vec((any_product, 1i64..4), 1..3);
+    let adjustment = prop_oneof![
+        (0i64..4).prop_map(AdjustmentChange::Delta),
+        (-2i64..4).prop_map(AdjustmentChange::Damaged),
+        (1i64..4).prop_map(AdjustmentChange::MoveToDamaged),
+    ];
     prop_oneof![
+        (product.clone(), adjustment, 0u8..3).prop_map(|(p, change, n)| StockCommand::Adjust {
+            adjustment_id: format!("adj{n}"),
+            product_code: p,
+            change,
+            reason: "count".into(),
+            expected_version: None,
+            claim: None,
+        }),
         (product.clone(), 1i64..6, 0u8..3).prop_map(|(p, q, n)| StockCommand::Receipt {
             receipt_id: format!("rcpt{n}"),
             reference: "po".into(),

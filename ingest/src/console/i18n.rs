@@ -185,6 +185,7 @@ pub(crate) struct Texts {
     pub(crate) dead_letters_empty: &'static str,
     pub(crate) dead_letters_intro: &'static str,
     pub(crate) dead_letters_title: &'static str,
+    pub(crate) delta_damaged: &'static str,
     pub(crate) delta_on_hand: &'static str,
     pub(crate) delta_reserved: &'static str,
     pub(crate) dispatch: &'static str,

@@ -236,6 +236,7 @@ struct MovementRow {
     kind: String,
     on_hand: String,
     reserved: String,
+    damaged: String,
     reference: String,
     version: String,
 }
@@ -316,6 +317,7 @@ pub(crate) async fn product(
             kind: t.kind(&s(m, "kind")),
             on_hand: signed(i(m, "delta_on_hand")),
             reserved: signed(i(m, "delta_reserved")),
+            damaged: signed(i(m, "delta_damaged")),
             reference: s(m, "reference"),
             version: s(m, "version"),
         })

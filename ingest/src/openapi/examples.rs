@@ -23,7 +23,7 @@ fn product() -> Value {
 
 fn stock() -> Value {
     json!({"sku": "KOPI-250", "product_code": "KOPI-250", "on_hand": 98, "reserved": 2,
-           "available": 96, "version": 7, "updated_at": "2026-05-04T09:30:12Z"})
+           "available": 96, "damaged": 1, "version": 7, "updated_at": "2026-05-04T09:30:12Z"})
 }
 
 fn order_line() -> Value {
@@ -40,7 +40,7 @@ fn order() -> Value {
 
 fn movement() -> Value {
     json!({"at": "2026-05-04T09:30:00Z", "kind": "reserve", "delta_on_hand": 0,
-           "delta_reserved": 2, "reference": ORDER_ID, "version": 7})
+           "delta_reserved": 2, "delta_damaged": 0, "reference": ORDER_ID, "version": 7})
 }
 
 fn attempt() -> Value {
@@ -93,10 +93,12 @@ pub(super) fn schema_example(name: &str) -> Option<Value> {
         "ReceiptView" => json!({"id": "rcpt_1a2b3c4d5e6f70819203", "lines": [
             {"product_code": "KOPI-250", "on_hand": 100, "available": 98, "version": 8}]}),
         "AdjustmentBody" => {
-            json!({"product_code": "KOPI-250", "delta": -3, "reason": "cycle count: 3 bags torn"})
+            json!({"product_code": "KOPI-250", "move_to_damaged": 3, "reason": "3 bags torn"})
         }
         "AdjustmentView" => json!({"id": "adj_2b3c4d5e6f7081920314", "product_code": "KOPI-250",
-                                   "on_hand": 95, "reserved": 2, "available": 93, "version": 9}),
+                                   "on_hand": 95, "reserved": 2, "available": 93, "damaged": 4,
+                                   "version": 9}),
+        "StockStateName" => json!("damaged"),
         "MovementKindName" => json!("reserve"),
         "MovementView" => movement(),
         "PageOf_MovementView" => page(movement()),

@@ -176,6 +176,10 @@ pub enum MovementKindName {
     Release,
     /// Dispatched.
     StockOut,
+    /// Returned units put back on the shelf.
+    Return,
+    /// Returned units that came back damaged.
+    ReturnDamaged,
 }
 
 /// One ledger row.
@@ -183,13 +187,17 @@ pub enum MovementKindName {
 pub struct MovementView {
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
-    /// `receipt`, `adjustment`, `reserve`, `release` or `stock_out`.
+    /// `receipt`, `adjustment`, `reserve`, `release`, `stock_out`, `return`
+    /// or `return_damaged`.
     #[schema(value_type = MovementKindName)]
     pub kind: String,
     /// Change of on-hand.
     pub delta_on_hand: i64,
     /// Change of reserved.
     pub delta_reserved: i64,
+    /// Change of damaged (adjustments of damaged stock, moves to damaged,
+    /// returns received damaged).
+    pub delta_damaged: i64,
     /// Receipt reference, adjustment reason, order id or tracking number.
     pub reference: String,
     /// Product version after the movement.
@@ -198,8 +206,8 @@ pub struct MovementView {
 
 /// The movement ledger of a product, oldest first (staff).
 ///
-/// One row per change of `on_hand` or `reserved`: receipts, adjustments,
-/// reservations, releases and stock-outs, each with the product's `version`
+/// One row per change of `on_hand`, `reserved` or `damaged`: receipts,
+/// adjustments, reservations, releases, stock-outs and returns, each with the product's `version`
 /// after it. Paged with `limit` and `cursor`.
 #[utoipa::path(get, path = "/api/v1/inventory/{sku}/movements", tag = "stock", operation_id = "listMovements",
     params(("sku" = String, Path, description = "Product code"),
@@ -227,6 +235,7 @@ pub async fn movements(
             kind: m.kind.as_str().to_owned(),
             delta_on_hand: m.delta_on_hand,
             delta_reserved: m.delta_reserved,
+            delta_damaged: m.delta_damaged,
             reference: m.reference,
             version: m.version,
         })

@@ -205,20 +205,42 @@ fn stock_error(e: agusto_workers::Error) -> ApiError {
     }
 }
 
-/// Body of `POST /stock/adjustments`: exactly one of `delta` and `set_on_hand`.
+/// The quantity state an adjustment's `delta` changes, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum StockStateName {
+    /// `on_hand`: sellable units (the default).
+    Sellable,
+    /// `damaged`: physically here, not sellable.
+    Damaged,
+}
+
+/// Body of `POST /stock/adjustments`: exactly one of `delta`, `set_on_hand`
+/// and `move_to_damaged`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentBody {
     /// Product adjusted.
     #[schema(min_length = 1, max_length = 64)]
     pub product_code: String,
-    /// Units to add (negative: remove); not 0.
+    /// Units to add (negative: remove) to the quantity `state` names; not 0.
     #[serde(default)]
     pub delta: Option<i64>,
-    /// Counted on-hand (≥ 0).
+    /// Counted sellable on-hand (≥ 0).
     #[serde(default)]
     #[schema(minimum = 0)]
     pub set_on_hand: Option<i64>,
+    /// Units (> 0) moved from `on_hand` to `damaged` in one step; 422 if
+    /// that would leave `on_hand` below `reserved`.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub move_to_damaged: Option<i64>,
+    /// Which quantity `delta` changes: `sellable` (`on_hand`, the default)
+    /// or `damaged`. Only with `delta`.
+    #[serde(default)]
+    #[schema(value_type = Option<StockStateName>)]
+    pub state: Option<String>,
     /// Why (1–500 characters), kept in the ledger.
     #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
@@ -243,14 +265,19 @@ pub struct AdjustmentView {
     pub reserved: i64,
     /// Units available now.
     pub available: i64,
+    /// Damaged units now (physically here, not sellable).
+    pub damaged: i64,
     /// Product version now.
     pub version: i64,
 }
 
-/// Records a manual correction of on-hand (staff).
+/// Records a manual correction of on-hand or damaged stock (staff).
 ///
-/// Either `delta` (units to add or remove) or `set_on_hand` (a counted
-/// quantity). 422 `validation_failed` if `on_hand` would go below 0; 409
+/// One of `delta` (units to add or remove; with `"state": "damaged"` to or
+/// from the damaged quantity), `set_on_hand` (a counted quantity) or
+/// `move_to_damaged` (units moved from `on_hand` to `damaged`; 422 when that
+/// would leave `on_hand` below `reserved`). 422 `validation_failed` if
+/// `on_hand` or `damaged` would go below 0; 409
 /// `conflict` with `current_version` when `expected_version` is not the
 /// product's version. Sends a `stock.changed` webhook to every channel that
 /// sees the product. `Idempotency-Key` as for receipts.
@@ -277,19 +304,9 @@ pub async fn adjustment(
         errors.push(FieldError::new("expected_version", "must be >= 0"));
     }
     text("reason", &body.reason, 500, &mut errors);
-    let change = match (body.delta, body.set_on_hand) {
-        (Some(0), None) => Err(FieldError::new("delta", "must not be 0")),
-        (Some(d), None) => Ok(AdjustmentChange::Delta(d)),
-        (None, Some(n)) if n < 0 => Err(FieldError::new("set_on_hand", "must be >= 0")),
-        (None, Some(n)) => Ok(AdjustmentChange::SetOnHand(n)),
-        _ => Err(FieldError::new(
-            "delta",
-            "give exactly one of delta and set_on_hand",
-        )),
-    };
-    let change = change.map_err(|e| errors.push(e)).ok();
+    let change = adjustment_change(&body).map_err(|e| errors.push(e)).ok();
     valid(errors)?;
-    let change = change.ok_or_else(|| ApiError::invalid("delta", "missing"))?;
+    let (change, field) = change.ok_or_else(|| ApiError::invalid("delta", "missing"))?;
     if state.store.get_product(&body.product_code).await?.is_none() {
         return Err(ApiError::invalid("product_code", "no such product"));
     }
@@ -297,15 +314,12 @@ pub async fn adjustment(
         "product_code": body.product_code,
         "delta": body.delta,
         "set_on_hand": body.set_on_hand,
+        "move_to_damaged": body.move_to_damaged,
+        "state": body.state.as_deref().unwrap_or("sellable"),
         "reason": body.reason,
         "expected_version": body.expected_version,
     }});
     let (id, claim) = change_id("adj", &who, key.as_deref(), &canonical);
-    let field = if body.delta.is_some() {
-        "delta"
-    } else {
-        "set_on_hand"
-    };
     let outcome = state
         .warehouse
         .adjust(
@@ -331,7 +345,37 @@ pub async fn adjustment(
         on_hand: l.on_hand,
         reserved: l.reserved,
         available: l.available(),
+        damaged: l.damaged,
         version: l.version,
     };
     Ok((created_or_replayed(outcome.replayed), Json(view)))
+}
+
+/// The change an adjustment body asks for, and the field a refusal of it
+/// names.
+fn adjustment_change(
+    body: &AdjustmentBody,
+) -> Result<(AdjustmentChange, &'static str), FieldError> {
+    let damaged = match body.state.as_deref() {
+        None | Some("sellable") => false,
+        Some("damaged") => true,
+        Some(_) => return Err(FieldError::new("state", "must be sellable or damaged")),
+    };
+    match (body.delta, body.set_on_hand, body.move_to_damaged) {
+        (Some(0), None, None) => Err(FieldError::new("delta", "must not be 0")),
+        (Some(d), None, None) if damaged => Ok((AdjustmentChange::Damaged(d), "delta")),
+        (Some(d), None, None) => Ok((AdjustmentChange::Delta(d), "delta")),
+        _ if damaged => Err(FieldError::new(
+            "state",
+            "damaged applies to delta only (set_on_hand counts sellable units)",
+        )),
+        (None, Some(n), None) if n < 0 => Err(FieldError::new("set_on_hand", "must be >= 0")),
+        (None, Some(n), None) => Ok((AdjustmentChange::SetOnHand(n), "set_on_hand")),
+        (None, None, Some(n)) if n <= 0 => Err(FieldError::new("move_to_damaged", "must be > 0")),
+        (None, None, Some(n)) => Ok((AdjustmentChange::MoveToDamaged(n), "move_to_damaged")),
+        _ => Err(FieldError::new(
+            "delta",
+            "give exactly one of delta, set_on_hand and move_to_damaged",
+        )),
+    }
 }

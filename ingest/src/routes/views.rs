@@ -45,12 +45,14 @@ pub struct StockView {
     pub sku: String,
     /// Warehouse product code.
     pub product_code: String,
-    /// Units in the warehouse.
+    /// Sellable units in the warehouse.
     pub on_hand: i64,
     /// Units held by open orders.
     pub reserved: i64,
     /// `on_hand - reserved`, never below 0.
     pub available: i64,
+    /// Units physically here but not sellable (not part of `on_hand`).
+    pub damaged: i64,
     /// Bumped by every change.
     pub version: i64,
     /// Last change.
@@ -66,6 +68,7 @@ impl StockView {
             on_hand: l.on_hand,
             reserved: l.reserved,
             available: l.available(),
+            damaged: l.damaged,
             version: l.version,
             updated_at: l.updated_at,
         }

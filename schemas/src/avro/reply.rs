@@ -261,6 +261,7 @@ fn level_value(l: &StockLevel) -> Value {
         ("reserved", Value::Long(l.reserved)),
         ("version", Value::Long(l.version)),
         ("updated_at", ts(&l.updated_at)),
+        ("damaged", Value::Long(l.damaged)),
     ])
 }
 
@@ -272,5 +273,6 @@ fn level_from_value(v: Value) -> Result<StockLevel, CodecError> {
         reserved: r.long("reserved")?,
         version: r.long("version")?,
         updated_at: r.ts("updated_at")?,
+        damaged: r.long("damaged")?,
     })
 }

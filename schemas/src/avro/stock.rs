@@ -59,6 +59,10 @@ fn command_to_value(c: &StockCommand) -> Value {
                 AdjustmentChange::SetOnHand(n) => {
                     branch(1, record(vec![("on_hand", Value::Long(*n))]))
                 }
+                AdjustmentChange::Damaged(n) => branch(2, record(vec![("delta", Value::Long(*n))])),
+                AdjustmentChange::MoveToDamaged(n) => {
+                    branch(3, record(vec![("quantity", Value::Long(*n))]))
+                }
             };
             branch(
                 ADJUST,
@@ -167,6 +171,10 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
             let change = match kind {
                 0 => AdjustmentChange::Delta(Fields::of("Delta", change)?.long("delta")?),
                 1 => AdjustmentChange::SetOnHand(Fields::of("SetOnHand", change)?.long("on_hand")?),
+                2 => AdjustmentChange::Damaged(Fields::of("Damaged", change)?.long("delta")?),
+                3 => AdjustmentChange::MoveToDamaged(
+                    Fields::of("MoveToDamaged", change)?.long("quantity")?,
+                ),
                 n => return Err(bad_branch("Adjust.change", n)),
             };
             StockCommand::Adjust {

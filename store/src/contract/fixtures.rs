@@ -43,6 +43,7 @@ pub(super) fn level(
         reserved,
         version,
         updated_at: t,
+        damaged: 0,
     }
 }
 
@@ -62,6 +63,7 @@ pub(super) fn movement(
         delta_reserved: d_reserved,
         reference: format!("ref-{code}-{version}"),
         version,
+        delta_damaged: 0,
     }
 }
 

@@ -1,6 +1,9 @@
 //! Stock scenarios: writer batches, the ledger and applied offsets.
 
-use agusto_schemas::MovementKind::{Adjustment, Receipt, Release, Reserve, StockOut};
+use agusto_schemas::Movement;
+use agusto_schemas::MovementKind::{
+    self, Adjustment, Receipt, Release, Reserve, Return, ReturnDamaged, StockOut,
+};
 
 use super::fixtures::{all_pages, at, event, hold, level, movement};
 use crate::{AppliedOffset, LedgerSum, OrderBatch, StockBatch, Store};
@@ -155,20 +158,31 @@ pub async fn stock_batch_is_atomic_and_replay_safe(store: &dyn Store) {
     );
 }
 
-/// `ledger_sums` adds up each product's movements.
+/// `ledger_sums` adds up each product's movements, damaged units included;
+/// levels and ledger rows keep their damaged quantities.
 pub async fn ledger_sums_match(store: &dyn Store) {
     let t = |ms| at(2008, ms);
+    let damaged = |mut m: Movement, on_hand: i64, d: i64| {
+        m.delta_on_hand = on_hand;
+        m.delta_damaged = d;
+        m
+    };
+    let mut a = level("ls-a", 3, 1, 6, t(6));
+    a.damaged = 3;
     let batch = StockBatch {
         movements: vec![
             movement("ls-a", Receipt, 10, 0, 1, t(1)),
             movement("ls-a", Reserve, 0, 4, 2, t(2)),
             movement("ls-a", StockOut, -3, -3, 3, t(3)),
             movement("ls-a", Adjustment, -2, 0, 4, t(4)),
+            damaged(movement("ls-a", Adjustment, 0, 0, 5, t(5)), -2, 2),
+            damaged(movement("ls-a", ReturnDamaged, 0, 0, 6, t(6)), 0, 1),
             movement("ls-b", Receipt, 7, 0, 1, t(1)),
             movement("ls-b", Reserve, 0, 2, 2, t(2)),
             movement("ls-b", Release, 0, -2, 3, t(3)),
+            movement("ls-b", Return, 1, 0, 4, t(4)),
         ],
-        levels: vec![level("ls-a", 5, 1, 4, t(4)), level("ls-b", 7, 0, 3, t(3))],
+        levels: vec![a.clone(), level("ls-b", 8, 0, 4, t(4))],
         ..StockBatch::default()
     };
     store.apply_stock_batch(&batch).await.expect("batch");
@@ -179,23 +193,42 @@ pub async fn ledger_sums_match(store: &dyn Store) {
         .into_iter()
         .filter(|s| s.product_code.starts_with("ls-"))
         .collect();
-    let sum = |code: &str, on_hand, reserved| LedgerSum {
+    let sum = |code: &str, on_hand, reserved, damaged| LedgerSum {
         product_code: code.to_owned(),
         on_hand,
         reserved,
+        damaged,
     };
-    assert_eq!(sums, vec![sum("ls-a", 5, 1), sum("ls-b", 7, 0)]);
-    for level in store
+    assert_eq!(sums, vec![sum("ls-a", 3, 1, 3), sum("ls-b", 8, 0, 0)]);
+    let levels = store
         .stock_levels(&["ls-a".to_owned(), "ls-b".to_owned()])
         .await
-        .expect("levels")
-    {
+        .expect("levels");
+    assert_eq!(levels[0], a);
+    for level in levels {
         let s = sums
             .iter()
             .find(|s| s.product_code == level.product_code)
             .expect("sum");
-        assert_eq!((s.on_hand, s.reserved), (level.on_hand, level.reserved));
+        assert_eq!(
+            (s.on_hand, s.reserved, s.damaged),
+            (level.on_hand, level.reserved, level.damaged)
+        );
     }
+    let ledger = store.movements("ls-a", None, 10).await.expect("ledger");
+    let kinds: Vec<(MovementKind, i64, i64)> = ledger
+        .items
+        .iter()
+        .map(|m| (m.kind, m.delta_on_hand, m.delta_damaged))
+        .collect();
+    assert_eq!(
+        kinds[4..],
+        [(Adjustment, -2, 2), (ReturnDamaged, 0, 1)],
+        "damaged deltas and return kinds are kept"
+    );
+    let all = store.all_stock_levels().await.expect("all levels");
+    let stored = all.iter().find(|l| l.product_code == "ls-a").expect("ls-a");
+    assert_eq!(stored.damaged, 3);
 }
 
 /// Offsets are kept per (log, partition), written by either kind of batch,

@@ -296,3 +296,11 @@ pub(super) const V6: &[&str] = &[
     "DROP TABLE IF EXISTS lapsed_holds",
     "DROP TABLE IF EXISTS orders_due",
 ];
+
+/// Version 7: damaged stock (physically here, not sellable) per product,
+/// in the by-update index and in the ledger. Rows written before read as 0.
+pub(super) const V7: &[&str] = &[
+    "ALTER TABLE stock_levels ADD damaged bigint",
+    "ALTER TABLE stock_by_update ADD damaged bigint",
+    "ALTER TABLE movements ADD delta_damaged bigint",
+];

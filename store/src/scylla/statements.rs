@@ -62,27 +62,27 @@ statements! {
 
     // ---- stock ----------------------------------------------------------
     /// product_code
-    GetLevel = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_levels WHERE product_code = ?";
+    GetLevel = "SELECT product_code, on_hand, reserved, version, updated_at, damaged FROM stock_levels WHERE product_code = ?";
     /// (none; paged full scan)
-    AllLevels = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_levels";
+    AllLevels = "SELECT product_code, on_hand, reserved, version, updated_at, damaged FROM stock_levels";
     /// (none): every hold
     AllHolds = "SELECT order_id, product_code, quantity, expires_at FROM reservations";
-    /// product_code, on_hand, reserved, version, updated_at
-    PutLevel = "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at) VALUES (?, ?, ?, ?, ?)";
-    /// shard, updated_at, product_code, on_hand, reserved, version
-    PutLevelIndex = "INSERT INTO stock_by_update (shard, updated_at, product_code, on_hand, reserved, version) VALUES (?, ?, ?, ?, ?, ?)";
+    /// product_code, on_hand, reserved, version, updated_at, damaged
+    PutLevel = "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at, damaged) VALUES (?, ?, ?, ?, ?, ?)";
+    /// shard, updated_at, product_code, on_hand, reserved, version, damaged
+    PutLevelIndex = "INSERT INTO stock_by_update (shard, updated_at, product_code, on_hand, reserved, version, damaged) VALUES (?, ?, ?, ?, ?, ?, ?)";
     /// shard, updated_at, product_code
     DelLevelIndex = "DELETE FROM stock_by_update WHERE shard = ? AND updated_at = ? AND product_code = ?";
     /// shard, since, limit
-    LevelsSince = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_by_update WHERE shard = ? AND updated_at >= ? LIMIT ?";
+    LevelsSince = "SELECT product_code, on_hand, reserved, version, updated_at, damaged FROM stock_by_update WHERE shard = ? AND updated_at >= ? LIMIT ?";
     /// shard, after updated_at, after code, limit
-    LevelsAfter = "SELECT product_code, on_hand, reserved, version, updated_at FROM stock_by_update WHERE shard = ? AND (updated_at, product_code) > (?, ?) LIMIT ?";
-    /// product_code, version, at, kind, delta_on_hand, delta_reserved, reference
-    PutMovement = "INSERT INTO movements (product_code, version, at, kind, delta_on_hand, delta_reserved, reference) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    LevelsAfter = "SELECT product_code, on_hand, reserved, version, updated_at, damaged FROM stock_by_update WHERE shard = ? AND (updated_at, product_code) > (?, ?) LIMIT ?";
+    /// product_code, version, at, kind, delta_on_hand, delta_reserved, reference, delta_damaged
+    PutMovement = "INSERT INTO movements (product_code, version, at, kind, delta_on_hand, delta_reserved, reference, delta_damaged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     /// product_code, after version, limit
-    Movements = "SELECT product_code, version, at, kind, delta_on_hand, delta_reserved, reference FROM movements WHERE product_code = ? AND version > ? LIMIT ?";
+    Movements = "SELECT product_code, version, at, kind, delta_on_hand, delta_reserved, reference, delta_damaged FROM movements WHERE product_code = ? AND version > ? LIMIT ?";
     /// (none; paged full scan)
-    AllMovementDeltas = "SELECT product_code, delta_on_hand, delta_reserved FROM movements";
+    AllMovementDeltas = "SELECT product_code, delta_on_hand, delta_reserved, delta_damaged FROM movements";
     /// order_id
     GetHolds = "SELECT order_id, product_code, quantity, expires_at FROM reservations WHERE order_id = ?";
     /// order_id, product_code, quantity, expires_at

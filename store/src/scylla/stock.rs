@@ -17,22 +17,32 @@ const UPDATED: &str = "s";
 /// Cursor tag of `movements`: the version of the last row.
 const MOVEMENTS: &str = "m";
 
-/// A stock row: (code, on_hand, reserved, version, updated_at).
-pub(crate) type LevelRow = (String, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+/// A stock row: (code, on_hand, reserved, version, updated_at, damaged);
+/// `damaged` is null on rows written before schema version 7.
+pub(crate) type LevelRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// Decodes a [`LevelRow`].
 pub(crate) fn level_of(row: LevelRow) -> Result<StockLevel> {
-    let (product_code, on_hand, reserved, version, updated_at) = row;
+    let (product_code, on_hand, reserved, version, updated_at, damaged) = row;
     Ok(StockLevel {
         product_code,
         on_hand: required(on_hand, "on_hand")?,
         reserved: required(reserved, "reserved")?,
         version: required(version, "version")?,
         updated_at: time(required(updated_at, "updated_at")?)?,
+        damaged: damaged.unwrap_or(0),
     })
 }
 
-/// A ledger row: (code, version, at, kind, Δon_hand, Δreserved, reference).
+/// A ledger row: (code, version, at, kind, Δon_hand, Δreserved, reference,
+/// Δdamaged); Δdamaged is null on rows written before schema version 7.
 type MovementRow = (
     String,
     i64,
@@ -41,10 +51,11 @@ type MovementRow = (
     Option<i64>,
     Option<i64>,
     Option<String>,
+    Option<i64>,
 );
 
 fn movement_of(row: MovementRow) -> Result<Movement> {
-    let (product_code, version, at, kind, d_on_hand, d_reserved, reference) = row;
+    let (product_code, version, at, kind, d_on_hand, d_reserved, reference, d_damaged) = row;
     let kind = required(kind, "movement kind")?;
     let kind = MovementKind::parse(&kind)
         .ok_or_else(|| Error::Corrupt(format!("unknown movement kind {kind:?}")))?;
@@ -56,6 +67,7 @@ fn movement_of(row: MovementRow) -> Result<Movement> {
         delta_reserved: required(d_reserved, "delta_reserved")?,
         reference: required(reference, "reference")?,
         version,
+        delta_damaged: d_damaged.unwrap_or(0),
     })
 }
 
@@ -160,22 +172,24 @@ impl Inner {
     /// for verification).
     pub(crate) async fn ledger_sums(&self) -> Result<Vec<LedgerSum>> {
         let rows = self
-            .scan::<(String, Option<i64>, Option<i64>)>(Stmt::AllMovementDeltas, vec![])
+            .scan::<(String, Option<i64>, Option<i64>, Option<i64>)>(
+                Stmt::AllMovementDeltas,
+                vec![],
+            )
             .await?;
-        let mut sums: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for (code, on_hand, reserved) in rows {
-            let s = sums.entry(code).or_default();
-            s.0 = s.0.saturating_add(on_hand.unwrap_or(0));
-            s.1 = s.1.saturating_add(reserved.unwrap_or(0));
+        let mut sums: BTreeMap<String, LedgerSum> = BTreeMap::new();
+        for (code, on_hand, reserved, damaged) in rows {
+            let s = sums.entry(code).or_insert_with_key(|code| LedgerSum {
+                product_code: code.clone(),
+                on_hand: 0,
+                reserved: 0,
+                damaged: 0,
+            });
+            s.on_hand = s.on_hand.saturating_add(on_hand.unwrap_or(0));
+            s.reserved = s.reserved.saturating_add(reserved.unwrap_or(0));
+            s.damaged = s.damaged.saturating_add(damaged.unwrap_or(0));
         }
-        Ok(sums
-            .into_iter()
-            .map(|(product_code, (on_hand, reserved))| LedgerSum {
-                product_code,
-                on_hand,
-                reserved,
-            })
-            .collect())
+        Ok(sums.into_values().collect())
     }
 
     /// An order's holds, by product code.
@@ -203,12 +217,12 @@ mod tests {
 
     #[test]
     fn rows_decode_or_are_corrupt() {
-        let level =
-            level_of(("p".into(), Some(5), Some(2), Some(3), Some(1_000_001))).expect("level");
+        let level = level_of(("p".into(), Some(5), Some(2), Some(3), Some(1_000_001), None))
+            .expect("level");
         assert_eq!((level.on_hand, level.reserved, level.version), (5, 2, 3));
         assert_eq!(micros(&level.updated_at), 1_000_001);
         assert!(matches!(
-            level_of(("p".into(), None, Some(2), Some(3), Some(1))),
+            level_of(("p".into(), None, Some(2), Some(3), Some(1), Some(0))),
             Err(Error::Corrupt(_))
         ));
         let m = movement_of((
@@ -219,6 +233,7 @@ mod tests {
             Some(-1),
             Some(-1),
             Some("o".into()),
+            None,
         ))
         .expect("movement");
         assert_eq!(
@@ -233,6 +248,7 @@ mod tests {
             Some(0),
             Some(0),
             Some("o".into()),
+            Some(0),
         ));
         assert!(matches!(bad, Err(Error::Corrupt(_))));
         let h = hold_of(("o".into(), "p".into(), Some(2), None)).expect("hold");

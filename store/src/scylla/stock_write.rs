@@ -65,6 +65,7 @@ pub(crate) fn plan_stock(batch: &StockBatch, prev: &StockPrev) -> Vec<(Stmt, Val
                 big(l.reserved),
                 big(l.version),
                 big(new),
+                big(l.damaged),
             ],
         ));
         if let Some(old) = prev.updated.get(code).filter(|old| **old != new) {
@@ -79,6 +80,7 @@ pub(crate) fn plan_stock(batch: &StockBatch, prev: &StockPrev) -> Vec<(Stmt, Val
                 big(l.on_hand),
                 big(l.reserved),
                 big(l.version),
+                big(l.damaged),
             ],
         ));
     }
@@ -96,6 +98,7 @@ pub(crate) fn plan_stock(batch: &StockBatch, prev: &StockPrev) -> Vec<(Stmt, Val
                     big(m.delta_on_hand),
                     big(m.delta_reserved),
                     text(&m.reference),
+                    big(m.delta_damaged),
                 ],
             ));
         }
@@ -183,7 +186,7 @@ impl Inner {
             updated: levels
                 .into_iter()
                 .flatten()
-                .filter_map(|(code, _, _, _, updated)| updated.map(|u| (code, u)))
+                .filter_map(|(code, _, _, _, updated, _)| updated.map(|u| (code, u)))
                 .collect(),
         })
     }
@@ -198,6 +201,7 @@ mod tests {
 
     fn level(code: &str, micros: i64) -> StockLevel {
         StockLevel {
+            damaged: 0,
             product_code: code.into(),
             on_hand: 5,
             reserved: 1,
@@ -273,6 +277,7 @@ mod tests {
     #[test]
     fn ledger_rows_keep_the_first_of_a_version() {
         let m = |version, reference: &str| Movement {
+            delta_damaged: 0,
             product_code: "a".into(),
             at: time(1).expect("time"),
             kind: MovementKind::Receipt,

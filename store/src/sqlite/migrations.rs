@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -233,6 +233,13 @@ CREATE TABLE sagas (
 /// every status change).
 const V9: &str = r#"
 DROP INDEX IF EXISTS orders_status_expiry;
+"#;
+
+/// Version 10: damaged stock (physically here, not sellable) per product
+/// and in the ledger.
+const V10: &str = r#"
+ALTER TABLE stock_levels ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE movements ADD COLUMN delta_damaged INTEGER NOT NULL DEFAULT 0;
 "#;
 
 /// The schema version of the database `conn` is open on.

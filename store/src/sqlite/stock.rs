@@ -14,7 +14,7 @@ const UPDATED: &str = "s";
 /// Cursor tag of `movements`: the ledger sequence number of the last row.
 const MOVEMENTS: &str = "m";
 
-const LEVEL_COLUMNS: &str = "product_code, on_hand, reserved, version, updated_at";
+const LEVEL_COLUMNS: &str = "product_code, on_hand, reserved, version, updated_at, damaged";
 pub(crate) const RESERVATION_COLUMNS: &str = "order_id, product_code, quantity, expires_at";
 
 fn level(row: &Row<'_>) -> Result<StockLevel> {
@@ -24,6 +24,7 @@ fn level(row: &Row<'_>) -> Result<StockLevel> {
         reserved: row.get(2)?,
         version: row.get(3)?,
         updated_at: time(row.get(4)?)?,
+        damaged: row.get(5)?,
     })
 }
 
@@ -51,6 +52,7 @@ fn movement(row: &Row<'_>) -> Result<(i64, Movement)> {
             delta_reserved: row.get(5)?,
             reference: row.get(6)?,
             version: row.get(7)?,
+            delta_damaged: row.get(8)?,
         },
     ))
 }
@@ -123,7 +125,8 @@ pub(crate) fn movements(
         .unwrap_or(0);
     let rows = conn
         .prepare_cached(
-            "SELECT seq, product_code, at, kind, delta_on_hand, delta_reserved, reference, version
+            "SELECT seq, product_code, at, kind, delta_on_hand, delta_reserved, reference, version,
+                    delta_damaged
              FROM movements WHERE product_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?
         .query_and_then(params![code, after, fetch_size(limit)], movement)?
@@ -138,7 +141,7 @@ pub(crate) fn movements(
 /// Ledger totals per product, by product code.
 pub(crate) fn ledger_sums(conn: &Connection) -> Result<Vec<LedgerSum>> {
     conn.prepare_cached(
-        "SELECT product_code, SUM(delta_on_hand), SUM(delta_reserved)
+        "SELECT product_code, SUM(delta_on_hand), SUM(delta_reserved), SUM(delta_damaged)
          FROM movements GROUP BY product_code ORDER BY product_code",
     )?
     .query_and_then([], |row| {
@@ -146,6 +149,7 @@ pub(crate) fn ledger_sums(conn: &Connection) -> Result<Vec<LedgerSum>> {
             product_code: row.get(0)?,
             on_hand: row.get(1)?,
             reserved: row.get(2)?,
+            damaged: row.get(3)?,
         })
     })?
     .collect()
@@ -175,11 +179,12 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
         check_fence(conn, fence)?;
     }
     let mut put_level = conn.prepare_cached(
-        "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO stock_levels (product_code, on_hand, reserved, version, updated_at, damaged)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (product_code) DO UPDATE SET
              on_hand = excluded.on_hand, reserved = excluded.reserved,
-             version = excluded.version, updated_at = excluded.updated_at",
+             version = excluded.version, updated_at = excluded.updated_at,
+             damaged = excluded.damaged",
     )?;
     for l in &batch.levels {
         put_level.execute(params![
@@ -187,13 +192,15 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
             l.on_hand,
             l.reserved,
             l.version,
-            micros(&l.updated_at)
+            micros(&l.updated_at),
+            l.damaged
         ])?;
     }
     let mut add_movement = conn.prepare_cached(
         "INSERT INTO movements
-             (product_code, at, kind, delta_on_hand, delta_reserved, reference, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             (product_code, at, kind, delta_on_hand, delta_reserved, reference, version,
+              delta_damaged)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (product_code, version) DO NOTHING",
     )?;
     for m in &batch.movements {
@@ -204,7 +211,8 @@ pub(crate) fn write_batch(conn: &Connection, batch: &StockBatch) -> Result<()> {
             m.delta_on_hand,
             m.delta_reserved,
             m.reference,
-            m.version
+            m.version,
+            m.delta_damaged
         ])?;
     }
     let mut put_hold = conn.prepare_cached(

@@ -128,6 +128,7 @@ async fn data_survives_reopen_and_migrations_are_idempotent() {
         updated_at: at(1),
     };
     let level = StockLevel {
+        damaged: 0,
         product_code: "P".to_owned(),
         on_hand: 3,
         reserved: 2,
@@ -296,6 +297,7 @@ async fn timestamps_keep_microseconds() {
     let store = db.open();
     let precise = DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("time");
     let level = StockLevel {
+        damaged: 0,
         product_code: "P".to_owned(),
         on_hand: 1,
         reserved: 0,
@@ -303,6 +305,7 @@ async fn timestamps_keep_microseconds() {
         updated_at: precise,
     };
     let mut movement = agusto_schemas::Movement {
+        delta_damaged: 0,
         product_code: "P".to_owned(),
         at: precise,
         kind: MovementKind::Receipt,

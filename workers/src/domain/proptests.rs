@@ -49,19 +49,25 @@ fn command() -> impl Strategy<Value = StockCommand> {
         }),
         (
             product,
-            0i64..5,
+            prop_oneof![
+                (0i64..5).prop_map(AdjustmentChange::Delta),
+                (-3i64..4).prop_map(AdjustmentChange::Damaged),
+                (0i64..5).prop_map(AdjustmentChange::MoveToDamaged),
+            ],
             0u8..4,
             prop::option::of(0i64..4),
             fingerprint.clone()
         )
-            .prop_map(|(p, q, n, expected_version, claim)| StockCommand::Adjust {
-                adjustment_id: format!("adj{n}"),
-                product_code: p,
-                change: AdjustmentChange::Delta(q),
-                reason: "count".into(),
-                expected_version,
-                claim,
-            }),
+            .prop_map(
+                |(p, change, n, expected_version, claim)| StockCommand::Adjust {
+                    adjustment_id: format!("adj{n}"),
+                    product_code: p,
+                    change,
+                    reason: "count".into(),
+                    expected_version,
+                    claim,
+                }
+            ),
         (
             0u8..4,
             fingerprint.prop_filter_map("a claim has a fingerprint", |f| f)
@@ -99,8 +105,10 @@ fn at() -> agusto_schemas::Timestamp {
 }
 
 proptest! {
-    /// Without downward adjustments, reserved never exceeds on-hand, and the
-    /// units held never exceed the units that came in.
+    /// Without downward adjustments of on-hand (moves to damaged are
+    /// refused below reserved), reserved never exceeds on-hand, damaged
+    /// never drops below 0, and the units held never exceed the units that
+    /// came in.
     #[test]
     fn reserved_never_exceeds_what_was_available(cmds in prop::collection::vec(command(), 1..60)) {
         let mut s = state();
@@ -109,7 +117,7 @@ proptest! {
             s.apply(c, at(), &mut fx);
             for l in s.levels.values() {
                 prop_assert!(l.reserved <= l.on_hand, "{l:?} after {c:?}");
-                prop_assert!(l.reserved >= 0 && l.on_hand >= 0);
+                prop_assert!(l.reserved >= 0 && l.on_hand >= 0 && l.damaged >= 0);
             }
             let held: i64 = s.holds.values().flatten().map(|h| h.quantity).sum();
             let reserved: i64 = s.levels.values().map(|l| l.reserved).sum();
@@ -169,18 +177,19 @@ proptest! {
         for c in &cmds {
             s.apply(c, at(), &mut fx);
         }
-        let mut sums: HashMap<&str, (i64, i64, i64)> = HashMap::new();
+        let mut sums: HashMap<&str, (i64, i64, i64, i64)> = HashMap::new();
         for m in &fx.movements {
             let e = sums.entry(&m.product_code).or_default();
             e.0 += m.delta_on_hand;
             e.1 += m.delta_reserved;
-            e.2 += 1;
-            prop_assert_eq!(m.version, e.2);
+            e.2 += m.delta_damaged;
+            e.3 += 1;
+            prop_assert_eq!(m.version, e.3);
             if m.kind == MovementKind::Reserve { prop_assert!(m.delta_reserved > 0); }
         }
         for (code, l) in &s.levels {
-            let (on, res, n) = sums.get(code.as_str()).copied().unwrap_or_default();
-            prop_assert_eq!((l.on_hand, l.reserved, l.version), (on, res, n));
+            let (on, res, dmg, n) = sums.get(code.as_str()).copied().unwrap_or_default();
+            prop_assert_eq!((l.on_hand, l.reserved, l.damaged, l.version), (on, res, dmg, n));
         }
     }
 }

@@ -30,6 +30,7 @@ fn reason(kind: MovementKind) -> &'static str {
     match kind {
         MovementKind::Receipt => "receipt",
         MovementKind::Adjustment => "adjustment",
+        MovementKind::Return | MovementKind::ReturnDamaged => "return",
         _ => "stock_out",
     }
 }
@@ -100,8 +101,7 @@ impl StockState {
                         self.change(
                             &l.product_code,
                             MovementKind::Receipt,
-                            l.quantity,
-                            0,
+                            Deltas::on_hand(l.quantity),
                             r,
                             at,
                             fx,
@@ -130,24 +130,14 @@ impl StockState {
                         current_version: level.version,
                     };
                 }
-                let delta = match *change {
-                    AdjustmentChange::Delta(d) => d,
-                    AdjustmentChange::SetOnHand(n) => n - level.on_hand,
+                let delta = match adjustment_deltas(level, product_code, *change) {
+                    Ok(d) => d,
+                    Err(why) => return StockReply::Rejected(why),
                 };
-                match level.on_hand.checked_add(delta) {
-                    Some(n) if n >= 0 => {}
-                    _ => {
-                        return StockReply::Rejected(format!(
-                            "adjustment would take on_hand of {product_code} below 0 (on_hand {})",
-                            level.on_hand
-                        ));
-                    }
-                }
                 let l = self.change(
                     product_code,
                     MovementKind::Adjustment,
                     delta,
-                    0,
                     reason,
                     at,
                     fx,
@@ -262,7 +252,14 @@ impl StockState {
         }
         let mut holds = Vec::with_capacity(wanted.len());
         for (code, q) in wanted {
-            self.change(&code, MovementKind::Reserve, 0, q, order_id, at, fx);
+            self.change(
+                &code,
+                MovementKind::Reserve,
+                Deltas::reserved(q),
+                order_id,
+                at,
+                fx,
+            );
             let hold = Reservation {
                 order_id: order_id.to_owned(),
                 product_code: code,
@@ -296,29 +293,25 @@ impl StockState {
                 0
             };
             if self.levels.contains_key(&h.product_code) {
-                self.change(
-                    &h.product_code,
-                    kind,
+                let delta = Deltas {
                     on_hand,
-                    -h.quantity,
-                    reference,
-                    at,
-                    fx,
-                );
+                    reserved: -h.quantity,
+                    damaged: 0,
+                };
+                self.change(&h.product_code, kind, delta, reference, at, fx);
             }
             fx.holds_deleted.push((h.order_id, h.product_code));
         }
     }
 
     /// Applies one movement to one product: bumps its version, appends the
-    /// ledger row and, for on-hand changes, the `stock.changed` event.
-    #[allow(clippy::too_many_arguments)]
+    /// ledger row and, for changes of what is physically here, the
+    /// `stock.changed` event.
     fn change(
         &mut self,
         code: &str,
         kind: MovementKind,
-        delta_on_hand: i64,
-        delta_reserved: i64,
+        delta: Deltas,
         reference: &str,
         at: Timestamp,
         fx: &mut StockEffects,
@@ -327,8 +320,9 @@ impl StockState {
             .levels
             .get_mut(code)
             .expect("caller checked the product is known");
-        level.on_hand = level.on_hand.saturating_add(delta_on_hand);
-        level.reserved = level.reserved.saturating_add(delta_reserved);
+        level.on_hand = level.on_hand.saturating_add(delta.on_hand);
+        level.reserved = level.reserved.saturating_add(delta.reserved);
+        level.damaged = level.damaged.saturating_add(delta.damaged);
         level.version += 1;
         level.updated_at = at;
         fx.touched.insert(code.to_owned());
@@ -336,18 +330,97 @@ impl StockState {
             product_code: code.to_owned(),
             at,
             kind,
-            delta_on_hand,
-            delta_reserved,
+            delta_on_hand: delta.on_hand,
+            delta_reserved: delta.reserved,
+            delta_damaged: delta.damaged,
             reference: reference.to_owned(),
             version: level.version,
         });
-        if matches!(
-            kind,
-            MovementKind::Receipt | MovementKind::Adjustment | MovementKind::StockOut
-        ) {
+        if !matches!(kind, MovementKind::Reserve | MovementKind::Release) {
             fx.events.push(stock_changed(level, reason(kind)));
         }
         level.clone()
+    }
+}
+
+/// How one movement changes a product's quantities.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Deltas {
+    /// Change of on-hand.
+    pub on_hand: i64,
+    /// Change of reserved.
+    pub reserved: i64,
+    /// Change of damaged.
+    pub damaged: i64,
+}
+
+impl Deltas {
+    /// A change of on-hand only.
+    pub fn on_hand(n: i64) -> Self {
+        Deltas {
+            on_hand: n,
+            ..Deltas::default()
+        }
+    }
+
+    /// A change of reserved only.
+    pub fn reserved(n: i64) -> Self {
+        Deltas {
+            reserved: n,
+            ..Deltas::default()
+        }
+    }
+
+    /// A change of damaged only.
+    pub fn damaged(n: i64) -> Self {
+        Deltas {
+            damaged: n,
+            ..Deltas::default()
+        }
+    }
+}
+
+/// What an adjustment does to `level`, or why it is refused.
+fn adjustment_deltas(
+    level: &StockLevel,
+    code: &str,
+    change: AdjustmentChange,
+) -> Result<Deltas, String> {
+    let delta = match change {
+        AdjustmentChange::Delta(d) => Deltas::on_hand(d),
+        AdjustmentChange::SetOnHand(n) => Deltas::on_hand(n.saturating_sub(level.on_hand)),
+        AdjustmentChange::Damaged(d) => Deltas::damaged(d),
+        AdjustmentChange::MoveToDamaged(n) if n <= 0 => {
+            return Err(format!("units moved to damaged must be > 0, not {n}"));
+        }
+        AdjustmentChange::MoveToDamaged(n) => Deltas {
+            on_hand: -n,
+            damaged: n,
+            reserved: 0,
+        },
+    };
+    let on_hand = level.on_hand.checked_add(delta.on_hand);
+    let damaged = level.damaged.checked_add(delta.damaged);
+    match (on_hand, damaged) {
+        (None, _) | (_, None) => Err(format!("adjustment of {code} would overflow")),
+        (Some(n), _) if n < 0 => Err(format!(
+            "adjustment would take on_hand of {code} below 0 (on_hand {})",
+            level.on_hand
+        )),
+        (_, Some(d)) if d < 0 => Err(format!(
+            "adjustment would take damaged of {code} below 0 (damaged {})",
+            level.damaged
+        )),
+        (Some(n), _)
+            if matches!(change, AdjustmentChange::MoveToDamaged(_)) && n < level.reserved =>
+        {
+            Err(format!(
+                "moving to damaged would leave on_hand of {code} ({n}) below reserved ({}); \
+                 release the reserved units first",
+                level.reserved
+            ))
+        }
+        _ => Ok(delta),
     }
 }
 
@@ -372,6 +445,7 @@ pub fn stock_changed(level: &StockLevel, reason: &str) -> Event {
             "on_hand": level.on_hand,
             "reserved": level.reserved,
             "available": level.available(),
+            "damaged": level.damaged,
             "version": level.version,
             "reason": reason,
         }),

@@ -28,6 +28,7 @@ pub(crate) const EN: Texts = Texts {
     dead_letters_empty: "No dead letters: every webhook was delivered or is still being tried.",
     dead_letters_intro: "Webhook deliveries that ran out of attempts. Replay sends the same event (same id) again with a fresh set of attempts.",
     dead_letters_title: "Webhook dead letters",
+    delta_damaged: "Δ damaged",
     delta_on_hand: "Δ on hand",
     delta_reserved: "Δ reserved",
     dispatch: "Dispatch",

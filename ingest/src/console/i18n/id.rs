@@ -28,6 +28,7 @@ pub(crate) const ID: Texts = Texts {
     dead_letters_empty: "Tidak ada surat mati: semua webhook terkirim atau masih dicoba.",
     dead_letters_intro: "Pengiriman webhook yang kehabisan percobaan. Kirim ulang mengirim event yang sama (id sama) dengan percobaan baru.",
     dead_letters_title: "Surat mati webhook",
+    delta_damaged: "Δ rusak",
     delta_on_hand: "Δ stok fisik",
     delta_reserved: "Δ dipesan",
     dispatch: "Kirim",

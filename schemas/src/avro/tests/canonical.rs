@@ -16,9 +16,9 @@ use crate::{Event, OrderEnvelope, ReplyEnvelope, StockEnvelope};
 
 /// fastavro's CRC-64-AVRO fingerprint of every schema file (hex, header byte order).
 const FASTAVRO_FINGERPRINTS: [(&str, &str); 4] = [
-    ("stock_envelope.avsc", "289fd633af67b8ef"),
+    ("stock_envelope.avsc", "ce4e167a42b30071"),
     ("order_envelope.avsc", "79fe7d52076d7fb5"),
-    ("reply_envelope.avsc", "3c7d38d098c3a2b0"),
+    ("reply_envelope.avsc", "fd39947ed0fb4fd1"),
     ("event.avsc", "2e3dce85786cc09e"),
 ];
 

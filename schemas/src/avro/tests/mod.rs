@@ -86,6 +86,22 @@ fn stock_envelopes() -> Vec<StockEnvelope> {
             expected_version: Some(i64::MAX),
             claim: Some("e3b0c44298fc1c14".into()),
         },
+        StockCommand::Adjust {
+            adjustment_id: "adj_3".into(),
+            product_code: "P-1".into(),
+            change: AdjustmentChange::Damaged(-2),
+            reason: "written off".into(),
+            expected_version: None,
+            claim: None,
+        },
+        StockCommand::Adjust {
+            adjustment_id: "adj_4".into(),
+            product_code: "P-1".into(),
+            change: AdjustmentChange::MoveToDamaged(3),
+            reason: "crushed box".into(),
+            expected_version: Some(4),
+            claim: None,
+        },
         StockCommand::Claim {
             change_id: "rcpt_5e1f".into(),
             fingerprint: "9f86d081884c7d65".into(),
@@ -311,6 +327,7 @@ fn reply_envelopes() -> Vec<ReplyEnvelope> {
         reserved: 4,
         version: 7,
         updated_at: t(3),
+        damaged: 2,
     };
     let mut bodies = vec![
         ReplyBody::Stock(StockReply::Levels(vec![level.clone(), level.clone()])),
