@@ -32,17 +32,22 @@ pub async fn verify(config: &Config) -> anyhow::Result<i32> {
             d.open_orders_reserved
         );
     }
-    if report.differences.is_empty() {
+    for d in &report.return_differences {
+        println!("MISMATCH return {d}");
+    }
+    if report.differences.is_empty() && report.return_differences.is_empty() {
         println!(
-            "ledger ok: {} products, stored quantities match the ledger and the open orders",
-            report.products
+            "ledger ok: {} products, stored quantities match the ledger and the open orders; \
+             {} returns match the ledger",
+            report.products, report.returns
         );
         Ok(0)
     } else {
         println!(
-            "ledger MISMATCH: {} of {} products differ",
+            "ledger MISMATCH: {} of {} products differ, {} return differences",
             report.differences.len(),
-            report.products
+            report.products,
+            report.return_differences.len()
         );
         Ok(1)
     }

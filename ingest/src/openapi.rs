@@ -16,7 +16,7 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    access, catalogue, order_reads, orders, stock, stock_changes, views, webhooks,
+    access, catalogue, order_reads, orders, returns, stock, stock_changes, views, webhooks,
 };
 use examples::Examples;
 use pages::Pages;
@@ -146,6 +146,7 @@ impl Modify for Security {
         (name = "catalogue", description = "Products and each channel's SKUs for them"),
         (name = "stock", description = "Quantities, Stock In (receipts), adjustments and the movement ledger"),
         (name = "orders", description = "Placing orders (reserving stock) and their lifecycle: paid, pick, pack, complete, cancel"),
+        (name = "returns", description = "Returns of dispatched orders: requested by the channel or staff, received line by line (restocked or damaged)"),
         (name = "channels", description = "Storefronts: their tokens, webhook endpoints, allow-lists and rate limits"),
         (name = "tokens", description = "Staff tokens"),
         (name = "webhooks", description = "Webhook deliveries, the dead-letter list and replays"),
@@ -156,6 +157,7 @@ impl Modify for Security {
         stock::inventory, stock::stock_levels, stock_changes::receipt, stock_changes::adjustment, stock::movements,
         orders::place, order_reads::list, order_reads::get_order, order_reads::status, orders::paid, orders::cancel,
         orders::pick, orders::pack, orders::complete,
+        returns::request, returns::of_order, returns::list, returns::receive,
         access::create_channel, access::update_channel, access::create_token, access::revoke_token,
         webhooks::list, webhooks::retry, webhooks::channel,
         crate::ops::health, crate::ops::ready, crate::ops::metrics, crate::ops::openapi_document,

@@ -66,6 +66,9 @@ impl Keyed for StockCommand {
                 lines.first().map(|l| l.product_code.as_str()).unwrap_or("")
             }
             StockCommand::Adjust { product_code, .. } => product_code,
+            StockCommand::ReturnReceipt { lines, .. } => {
+                lines.first().map(|l| l.product_code.as_str()).unwrap_or("")
+            }
             StockCommand::Confirm { order_id }
             | StockCommand::Release { order_id, .. }
             | StockCommand::StockOut { order_id, .. } => order_id,

@@ -17,6 +17,9 @@ pub enum EventType {
     /// An order moved to another status.
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged,
+    /// A return of an order was received (restocked and damaged units booked).
+    #[serde(rename = "order.returned")]
+    OrderReturned,
 }
 
 impl EventType {
@@ -26,6 +29,7 @@ impl EventType {
             EventType::StockChanged => "stock.changed",
             EventType::OrderDispatched => "order.dispatched",
             EventType::OrderStatusChanged => "order.status_changed",
+            EventType::OrderReturned => "order.returned",
         }
     }
 
@@ -35,6 +39,7 @@ impl EventType {
             "stock.changed" => Some(EventType::StockChanged),
             "order.dispatched" => Some(EventType::OrderDispatched),
             "order.status_changed" => Some(EventType::OrderStatusChanged),
+            "order.returned" => Some(EventType::OrderReturned),
             _ => None,
         }
     }

@@ -24,7 +24,7 @@ pub use partition::partition_for;
 pub use saga::{Saga, SagaKind, order_home};
 pub use stock::{
     AdjustmentChange, Movement, MovementKind, PartOutcome, ProductQty, ReleaseReason, Reservation,
-    Shortage, StockCommand, StockLevel, StockReply,
+    ReturnedQty, Shortage, StockCommand, StockLevel, StockReply,
 };
 
 /// Every timestamp in Agusto: UTC, serialised as RFC 3339.

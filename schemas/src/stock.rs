@@ -276,6 +276,32 @@ pub enum StockCommand {
         /// How it went.
         outcome: PartOutcome,
     },
+    /// Returned units received, applied once per return (like a receipt):
+    /// `restock` units back to on-hand (ledger kind `return`), `damaged`
+    /// units to damaged (`return_damaged`). Lines name products of this
+    /// partition.
+    ReturnReceipt {
+        /// Change id of the return's receipt (idempotency key).
+        change_id: String,
+        /// The return id, kept as the ledger reference.
+        return_id: String,
+        /// Units received per product.
+        lines: Vec<ReturnedQty>,
+        /// The request's fingerprint when this command also claims the id
+        /// (see [`StockCommand::Claim`]).
+        claim: Option<String>,
+    },
+}
+
+/// Returned units of one product as received: put back or kept as damaged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedQty {
+    /// Warehouse product code.
+    pub product_code: String,
+    /// Units back to on-hand.
+    pub restock: i64,
+    /// Units to damaged.
+    pub damaged: i64,
 }
 
 /// How a saga step's stock command went in one participant partition.

@@ -17,6 +17,7 @@ mod orders;
 mod outbox;
 mod paging;
 mod partition;
+mod returns;
 mod stock;
 mod stock_changes;
 
@@ -37,6 +38,7 @@ pub use orders::{
 pub use outbox::outbox_positions_follow_writes;
 pub use paging::{invalid_cursor_is_an_error, paging_covers_everything_once};
 pub use partition::load_partition_returns_what_batches_wrote;
+pub use returns::returns_are_limited_by_what_was_dispatched;
 pub use stock::{applied_offsets, ledger_sums_match, stock_batch_is_atomic_and_replay_safe};
 pub use stock_changes::stock_changes_are_recorded_per_partition_until_they_expire;
 
@@ -67,4 +69,5 @@ pub async fn run_all(store: &dyn Store) {
     delivery_claims_are_exclusive_and_expire(store).await;
     queue_heads_survive_concurrent_changes(store).await;
     next_delivery_due_is_earliest_pending(store).await;
+    returns_are_limited_by_what_was_dispatched(store).await;
 }

@@ -8,6 +8,7 @@
 
 mod codec;
 mod records;
+mod returns;
 pub mod scylla;
 pub mod sqlite;
 
@@ -15,6 +16,7 @@ pub mod sqlite;
 pub mod contract;
 
 pub use records::*;
+pub use returns::*;
 
 use agusto_schemas::{Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
 use async_trait::async_trait;
@@ -239,6 +241,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// The sagas whose home is stock partition `partition`.
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>>;
+
+    // ---- returns -----------------------------------------------------------
+
+    /// Records a requested return unless, with the order's earlier returns,
+    /// a product would be returned more often than it was dispatched
+    /// (`dispatched`: units per product of the order). Decided atomically
+    /// against concurrent requests of the same order ([`check_return`]).
+    async fn request_return(
+        &self,
+        request: &ReturnRecord,
+        dispatched: &[(String, i64)],
+    ) -> Result<ReturnRequest>;
+
+    /// One return.
+    async fn get_return(&self, return_id: &str) -> Result<Option<ReturnRecord>>;
+
+    /// An order's returns, by id (oldest first).
+    async fn returns_for_order(&self, order_id: &str) -> Result<Vec<ReturnRecord>>;
+
+    /// Returns with `status` (any when `None`), oldest first, paged.
+    async fn list_returns(
+        &self,
+        status: Option<ReturnStatus>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ReturnRecord>>;
+
+    /// Stores `received` (a requested return, now received) in place of
+    /// the requested one. Writing the same received return again changes
+    /// nothing.
+    async fn put_received_return(&self, received: &ReturnRecord) -> Result<()>;
 
     // ---- log offsets -----------------------------------------------------
 

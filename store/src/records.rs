@@ -232,6 +232,11 @@ pub struct LedgerSum {
     pub reserved: i64,
     /// Sum of `delta_damaged`.
     pub damaged: i64,
+    /// Units restocked by returns (`delta_on_hand` of `return` rows).
+    pub returned: i64,
+    /// Units of returns kept as damaged (`delta_damaged` of
+    /// `return_damaged` rows).
+    pub returned_damaged: i64,
 }
 
 /// Where a webhook delivery stands.

@@ -13,6 +13,7 @@ mod kafka;
 mod legacy_orders;
 mod orders;
 mod receiver;
+mod returns;
 mod saga;
 mod stock_idempotency;
 mod webhook_targets;

@@ -1,11 +1,13 @@
 //! `agusto ledger verify`: recomputes every product's quantities (on-hand,
 //! reserved, damaged) from the movement ledger and from the open orders,
 //! and compares them with the stored quantities; a negative stored
-//! quantity is a difference too.
+//! quantity is a difference too. Received returns must match the ledger's
+//! return rows, and no order may be returned more often than dispatched.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agusto_store::Store;
+use agusto_schemas::OrderStatus;
+use agusto_store::{ReturnStatus, Store};
 
 /// A product whose stored quantities disagree with what the ledger or the
 /// open orders say.
@@ -36,6 +38,12 @@ pub struct Report {
     pub products: usize,
     /// Products that disagree.
     pub differences: Vec<Difference>,
+    /// Returns checked.
+    pub returns: usize,
+    /// What disagrees about returns, in words: units received that the
+    /// ledger does not show (or the other way round), orders returned more
+    /// often than dispatched.
+    pub return_differences: Vec<String>,
 }
 
 /// Compares stored quantities with the ledger and the open orders.
@@ -45,7 +53,11 @@ pub async fn verify(store: &dyn Store) -> agusto_store::Result<Report> {
         stored.insert(l.product_code, (l.on_hand, l.reserved, l.damaged));
     }
     let mut ledger: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut ledger_returns: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for s in store.ledger_sums().await? {
+        if s.returned != 0 || s.returned_damaged != 0 {
+            ledger_returns.insert(s.product_code.clone(), (s.returned, s.returned_damaged));
+        }
         ledger.insert(s.product_code, (s.on_hand, s.reserved, s.damaged));
     }
     let open: BTreeMap<String, i64> = store.open_order_quantities().await?.into_iter().collect();
@@ -73,8 +85,75 @@ pub async fn verify(store: &dyn Store) -> agusto_store::Result<Report> {
             });
         }
     }
+    let (returns, return_differences) = verify_returns(store, &ledger_returns).await?;
     Ok(Report {
         products: codes.len(),
         differences,
+        returns,
+        return_differences,
     })
+}
+
+/// Received returns against the ledger's `return` / `return_damaged` rows
+/// (per product), and every order's returns against what it dispatched.
+async fn verify_returns(
+    store: &dyn Store,
+    ledger: &BTreeMap<String, (i64, i64)>,
+) -> agusto_store::Result<(usize, Vec<String>)> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_returns(None, after.as_deref(), 500).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let mut received: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut per_order: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    for r in &all {
+        for l in &r.lines {
+            *per_order
+                .entry(&r.order_id)
+                .or_default()
+                .entry(&l.product_code)
+                .or_default() += l.quantity;
+            if r.status == ReturnStatus::Received {
+                let e = received.entry(l.product_code.clone()).or_default();
+                e.0 += l.restock.unwrap_or(0);
+                e.1 += l.damaged.unwrap_or(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let codes: BTreeSet<&String> = received.keys().chain(ledger.keys()).collect();
+    for code in codes {
+        let want = received.get(code).copied().unwrap_or_default();
+        let have = ledger.get(code).copied().unwrap_or_default();
+        if want != have {
+            out.push(format!(
+                "{code}: received returns restocked {} and kept {} damaged; the ledger shows {} and {}",
+                want.0, want.1, have.0, have.1
+            ));
+        }
+    }
+    for (order_id, returned) in per_order {
+        let order = store.get_order(order_id).await?;
+        for (code, units) in returned {
+            let sent: i64 = order
+                .iter()
+                .filter(|o| o.status == OrderStatus::Dispatched)
+                .flat_map(|o| &o.lines)
+                .filter(|l| l.product_code == code)
+                .map(|l| l.quantity)
+                .sum();
+            if units > sent {
+                out.push(format!(
+                    "order {order_id}: {units} of {code} returned, {sent} dispatched"
+                ));
+            }
+        }
+    }
+    Ok((all.len(), out))
 }

@@ -201,6 +201,12 @@ impl StockWriter {
                     .stock
                     .recorded(adjustment_id, None)
                     .unwrap_or_else(|| levels_of(state, [product_code])),
+                StockCommand::ReturnReceipt {
+                    change_id, lines, ..
+                } if *o <= applied => state
+                    .stock
+                    .recorded(change_id, None)
+                    .unwrap_or_else(|| levels_of(state, lines.iter().map(|l| &l.product_code))),
                 _ => state.apply(c, *at, &mut fx),
             };
             if fx.parked.len() > waiting {
@@ -356,7 +362,8 @@ impl StockWriter {
                 | StockCommand::Adjust {
                     adjustment_id: id, ..
                 }
-                | StockCommand::Claim { change_id: id, .. } => Some(id.clone()),
+                | StockCommand::Claim { change_id: id, .. }
+                | StockCommand::ReturnReceipt { change_id: id, .. } => Some(id.clone()),
                 _ => None,
             })
             .collect();

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use agusto_bus::Bus;
 use agusto_schemas::{
-    AdjustmentChange, OrderCommand, OrderReply, ProductQty, StockCommand, StockLevel, StockReply,
+    AdjustmentChange, OrderCommand, OrderReply, ProductQty, ReturnedQty, StockCommand, StockLevel,
+    StockReply,
 };
 use agusto_store::Store;
 
@@ -19,21 +20,6 @@ use futures_util::future::join_all;
 
 /// The stock command log.
 pub type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
-
-/// Groups lines by the stock partition that owns their product.
-pub(crate) fn by_partition(
-    stock: &StockBus,
-    lines: &[ProductQty],
-) -> BTreeMap<u32, Vec<ProductQty>> {
-    let mut grouped: BTreeMap<u32, Vec<ProductQty>> = BTreeMap::new();
-    for l in lines {
-        grouped
-            .entry(stock.partition_of(&l.product_code))
-            .or_default()
-            .push(l.clone());
-    }
-    grouped
-}
 
 /// Why a warehouse command did not give a result.
 #[derive(Debug, thiserror::Error)]
@@ -144,30 +130,77 @@ impl Warehouse {
         lines: &[ProductQty],
         claim: Option<&str>,
     ) -> Result<StockChanged, Error> {
-        let parts = by_partition(&self.stock, lines);
-        let partitions: Vec<u32> = parts.keys().copied().collect();
-        let plan = self.claim(receipt_id, &partitions, claim).await?;
-        let requests = parts.into_iter().map(|(p, lines)| {
-            let cmd = StockCommand::Receipt {
+        let codes: Vec<&str> = lines.iter().map(|l| l.product_code.as_str()).collect();
+        self.spread_change(receipt_id, &codes, lines.to_vec(), claim, |lines, claim| {
+            StockCommand::Receipt {
                 receipt_id: receipt_id.to_owned(),
                 reference: reference.to_owned(),
                 lines,
-                claim: plan.inline(),
-            };
-            self.stock_request(p, cmd)
-        });
-        let mut levels = Vec::with_capacity(lines.len());
+                claim,
+            }
+        })
+        .await
+    }
+
+    /// Returned units received (return `return_id`), applied once per
+    /// `change_id` like a receipt: restocked units back to on-hand, damaged
+    /// ones to damaged. `claim` is the fingerprint of the received split:
+    /// another split under the same id is [`Error::Conflict`].
+    pub async fn receive_return(
+        &self,
+        change_id: &str,
+        return_id: &str,
+        lines: &[ReturnedQty],
+        claim: &str,
+    ) -> Result<StockChanged, Error> {
+        let codes: Vec<&str> = lines.iter().map(|l| l.product_code.as_str()).collect();
+        self.spread_change(
+            change_id,
+            &codes,
+            lines.to_vec(),
+            Some(claim),
+            |lines, claim| StockCommand::ReturnReceipt {
+                change_id: change_id.to_owned(),
+                return_id: return_id.to_owned(),
+                lines,
+                claim,
+            },
+        )
+        .await
+    }
+
+    /// Sends a change of the products `codes` (one per line of `lines`) to
+    /// the partitions that own them, after claiming `change_id` when its
+    /// parts span partitions; the new levels come back in line order.
+    async fn spread_change<L: Clone>(
+        &self,
+        change_id: &str,
+        codes: &[&str],
+        lines: Vec<L>,
+        claim: Option<&str>,
+        command: impl Fn(Vec<L>, Option<String>) -> StockCommand,
+    ) -> Result<StockChanged, Error> {
+        let mut parts: BTreeMap<u32, Vec<L>> = BTreeMap::new();
+        for (code, line) in codes.iter().zip(lines) {
+            parts
+                .entry(self.stock.partition_of(code))
+                .or_default()
+                .push(line);
+        }
+        let partitions: Vec<u32> = parts.keys().copied().collect();
+        let plan = self.claim(change_id, &partitions, claim).await?;
+        let requests = parts
+            .into_iter()
+            .map(|(p, lines)| self.stock_request(p, command(lines, plan.inline())));
+        let mut levels = Vec::with_capacity(codes.len());
         let mut recorded = false;
         for reply in join_all(requests).await {
             let (part, earlier) = reply?;
             levels.extend(part);
             recorded |= earlier;
         }
-        let order: std::collections::HashMap<&str, usize> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.product_code.as_str(), i))
-            .collect();
+        let order: std::collections::HashMap<&str, usize> =
+            codes.iter().enumerate().map(|(i, c)| (*c, i)).collect();
         levels.sort_by_key(|l| order.get(l.product_code.as_str()).copied());
         Ok(StockChanged {
             levels,

@@ -38,6 +38,16 @@ fn order() -> Value {
            "shipping_address": {"city": "Makassar", "postal_code": "90111"}})
 }
 
+fn return_line() -> Value {
+    json!({"sku": "KOPI-250", "product_code": "KOPI-250", "quantity": 1})
+}
+
+fn return_view() -> Value {
+    json!({"id": "rtn_00063f2a9c1d2e40a1b2c3d4", "order_id": ORDER_ID, "status": "requested",
+           "lines": [return_line()], "reason": "wrong roast",
+           "created_at": "2026-05-09T10:00:00Z"})
+}
+
 fn movement() -> Value {
     json!({"at": "2026-05-04T09:30:00Z", "kind": "reserve", "delta_on_hand": 0,
            "delta_reserved": 2, "delta_damaged": 0, "reference": ORDER_ID, "version": 7})
@@ -109,6 +119,19 @@ pub(super) fn schema_example(name: &str) -> Option<Value> {
                                  "shipping_address": {"city": "Makassar", "postal_code": "90111"}}),
         "OrderLineView" => order_line(),
         "OrderStatusName" => json!("pending_approval"),
+        "ReturnLineBody" => json!({"sku": "KOPI-250", "quantity": 1}),
+        "ReturnBody" => {
+            json!({"lines": [{"sku": "KOPI-250", "quantity": 1}], "reason": "wrong roast"})
+        }
+        "ReceivedLineBody" => json!({"product_code": "KOPI-250", "restock": 1, "damaged": 0}),
+        "ReceiveBody" => {
+            json!({"lines": [{"product_code": "KOPI-250", "restock": 1, "damaged": 0}]})
+        }
+        "ReturnStatusName" => json!("requested"),
+        "ReturnLineView" => return_line(),
+        "ReturnView" => return_view(),
+        "ReturnsView" => json!({"items": [return_view()]}),
+        "PageOf_ReturnView" => page(return_view()),
         "OrderView" => order(),
         "PageOf_OrderView" => page(order()),
         "Processing" => json!({"id": ORDER_ID, "status": "processing"}),

@@ -52,6 +52,10 @@ pub(super) const MORE: &[(&str, &[u16])] = &[
     ("pickOrder", &[404, 409]),
     ("packOrder", &[404, 409]),
     ("completeOrder", &[404, 409, 413, 422]),
+    ("requestReturn", &[404, 409, 413, 422]),
+    ("receiveReturn", &[404, 409, 413, 422]),
+    ("listOrderReturns", &[404]),
+    ("listReturns", &[422]),
     ("createChannel", &[413, 422]),
     ("updateChannel", &[404, 413, 422]),
     ("getChannel", &[404]),
@@ -62,12 +66,13 @@ pub(super) const MORE: &[(&str, &[u16])] = &[
 ];
 
 /// Operations whose 409 is `invalid_transition` (an order's lifecycle), with their action.
-const TRANSITIONS: [(&str, &str); 5] = [
+const TRANSITIONS: [(&str, &str); 6] = [
     ("markOrderPaid", "paid"),
     ("cancelOrder", "cancel"),
     ("pickOrder", "pick"),
     ("packOrder", "pack"),
     ("completeOrder", "complete"),
+    ("requestReturn", "return"),
 ];
 
 /// Every operation of a path.
@@ -174,7 +179,10 @@ fn examples(op: &str, status: u16, description: &str) -> Vec<(String, Value)> {
         409 => match TRANSITIONS.iter().find(|(t, _)| *t == op) {
             Some((_, action)) => one(
                 "invalid_transition",
-                &format!("order is dispatched; cannot {action}"),
+                &match *action {
+                    "return" => "order is packed; cannot return".to_owned(),
+                    _ => format!("order is dispatched; cannot {action}"),
+                },
             ),
             None => one(
                 "conflict",

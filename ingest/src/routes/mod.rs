@@ -11,6 +11,7 @@ pub(crate) mod access;
 pub(crate) mod catalogue;
 pub(crate) mod order_reads;
 pub(crate) mod orders;
+pub(crate) mod returns;
 pub(crate) mod stock;
 pub(crate) mod stock_changes;
 pub(crate) mod views;
@@ -40,6 +41,12 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/api/v1/orders/{id}/pick", post(orders::pick))
         .route("/api/v1/orders/{id}/pack", post(orders::pack))
         .route("/api/v1/orders/{id}/complete", post(orders::complete))
+        .route(
+            "/api/v1/orders/{id}/returns",
+            post(returns::request).get(returns::of_order),
+        )
+        .route("/api/v1/returns", get(returns::list))
+        .route("/api/v1/returns/{id}/receive", post(returns::receive))
         .route("/api/v1/channels", post(access::create_channel))
         .route(
             "/api/v1/channels/{id}",

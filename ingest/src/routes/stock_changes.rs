@@ -191,7 +191,7 @@ pub async fn receipt(
     Ok((status, Json(ReceiptView { id, lines })))
 }
 
-fn stock_error(e: agusto_workers::Error) -> ApiError {
+pub(crate) fn stock_error(e: agusto_workers::Error) -> ApiError {
     match e {
         agusto_workers::Error::Rejected(why) => ApiError::invalid("lines", why),
         agusto_workers::Error::Unavailable(why) => ApiError::Unavailable(why),

@@ -1,7 +1,7 @@
 //! Response bodies shared by several routes.
 
 use agusto_schemas::{Order, StockLevel};
-use agusto_store::Product;
+use agusto_store::{Product, ReturnRecord};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -173,4 +173,85 @@ pub struct PageOf<T> {
     pub items: Vec<T>,
     /// Cursor of the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// The statuses of a return, for the OpenAPI document.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ReturnStatusName {
+    /// Announced; waits in the receiving list.
+    Requested,
+    /// Received: restocked and damaged units booked.
+    Received,
+}
+
+/// One returned line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReturnLineView {
+    /// The order line's SKU.
+    pub sku: String,
+    /// Warehouse product code.
+    pub product_code: String,
+    /// Units returned.
+    pub quantity: i64,
+    /// Units put back on the shelf (once received).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restock: Option<i64>,
+    /// Units kept as damaged (once received).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<i64>,
+}
+
+/// A return of (part of) a dispatched order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    /// `rtn_…` id.
+    pub id: String,
+    /// The order returned.
+    pub order_id: String,
+    /// `requested` or `received`.
+    #[schema(value_type = ReturnStatusName)]
+    pub status: String,
+    /// Lines returned.
+    pub lines: Vec<ReturnLineView>,
+    /// Why, as the requester said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it was requested.
+    pub created_at: DateTime<Utc>,
+    /// When it was received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReturnRecord> for ReturnView {
+    fn from(r: ReturnRecord) -> Self {
+        ReturnView {
+            id: r.id,
+            order_id: r.order_id,
+            status: r.status.as_str().to_owned(),
+            lines: r
+                .lines
+                .into_iter()
+                .map(|l| ReturnLineView {
+                    sku: l.sku,
+                    product_code: l.product_code,
+                    quantity: l.quantity,
+                    restock: l.restock,
+                    damaged: l.damaged,
+                })
+                .collect(),
+            reason: r.reason,
+            created_at: r.created_at,
+            received_at: r.received_at,
+        }
+    }
+}
+
+/// An order's returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnsView {
+    /// Oldest first.
+    pub items: Vec<ReturnView>,
 }

@@ -11,6 +11,7 @@ pub(super) fn to_value(e: &Event) -> Value {
         EventType::StockChanged => (0, "stock_changed"),
         EventType::OrderDispatched => (1, "order_dispatched"),
         EventType::OrderStatusChanged => (2, "order_status_changed"),
+        EventType::OrderReturned => (3, "order_returned"),
     };
     let event_type = Value::Enum(index, symbol.to_owned());
     record(vec![
@@ -30,6 +31,7 @@ pub(super) fn from_value(v: Value) -> Result<Event, CodecError> {
         "stock_changed" => EventType::StockChanged,
         "order_dispatched" => EventType::OrderDispatched,
         "order_status_changed" => EventType::OrderStatusChanged,
+        "order_returned" => EventType::OrderReturned,
         other => {
             return Err(CodecError::Shape(format!(
                 "Event.event_type: unknown symbol {other}"

@@ -7,7 +7,8 @@ use super::envelope;
 use super::reply::{shortage_from_value, shortage_value};
 use super::value::{Fields, array, bad_branch, branch, opt, opt_string, record, string, ts};
 use crate::{
-    AdjustmentChange, PartOutcome, ProductQty, ReleaseReason, Shortage, StockCommand, StockEnvelope,
+    AdjustmentChange, PartOutcome, ProductQty, ReleaseReason, ReturnedQty, Shortage, StockCommand,
+    StockEnvelope,
 };
 
 pub(super) fn envelope_to_value(env: &StockEnvelope) -> Value {
@@ -29,6 +30,7 @@ const SWEEP_LAPSED: u32 = 6;
 const CLAIM: u32 = 7;
 const ORDER: u32 = 8;
 const SAGA_ANSWER: u32 = 9;
+const RETURN_RECEIPT: u32 = 10;
 
 fn command_to_value(c: &StockCommand) -> Value {
     match c {
@@ -127,6 +129,29 @@ fn command_to_value(c: &StockCommand) -> Value {
         StockCommand::Order(c) => branch(
             ORDER,
             record(vec![("command", super::order::command_to_value(c))]),
+        ),
+        StockCommand::ReturnReceipt {
+            change_id,
+            return_id,
+            lines,
+            claim,
+        } => branch(
+            RETURN_RECEIPT,
+            record(vec![
+                ("change_id", string(change_id)),
+                ("return_id", string(return_id)),
+                (
+                    "lines",
+                    array(lines, |l| {
+                        record(vec![
+                            ("product_code", string(&l.product_code)),
+                            ("restock", Value::Long(l.restock)),
+                            ("damaged", Value::Long(l.damaged)),
+                        ])
+                    }),
+                ),
+                ("claim", opt_string(claim)),
+            ]),
         ),
         StockCommand::SagaAnswer {
             order_id,
@@ -251,6 +276,22 @@ fn command_from_value(v: Value) -> Result<StockCommand, CodecError> {
                 step,
                 partition,
                 outcome,
+            }
+        }
+        RETURN_RECEIPT => {
+            let mut r = Fields::of("ReturnReceipt", inner)?;
+            StockCommand::ReturnReceipt {
+                change_id: r.string("change_id")?,
+                return_id: r.string("return_id")?,
+                lines: r.array("lines", |v| {
+                    let mut l = Fields::of("ReturnedQty", v)?;
+                    Ok(ReturnedQty {
+                        product_code: l.string("product_code")?,
+                        restock: l.long("restock")?,
+                        damaged: l.long("damaged")?,
+                    })
+                })?,
+                claim: r.opt_string("claim")?,
             }
         }
         n => return Err(bad_branch("StockEnvelope.command", n)),

@@ -193,13 +193,15 @@ pub async fn ledger_sums_match(store: &dyn Store) {
         .into_iter()
         .filter(|s| s.product_code.starts_with("ls-"))
         .collect();
-    let sum = |code: &str, on_hand, reserved, damaged| LedgerSum {
+    let sum = |code: &str, on_hand, reserved, damaged, returned| LedgerSum {
         product_code: code.to_owned(),
         on_hand,
         reserved,
         damaged,
+        returned,
+        returned_damaged: if code == "ls-a" { 1 } else { 0 },
     };
-    assert_eq!(sums, vec![sum("ls-a", 3, 1, 3), sum("ls-b", 8, 0, 0)]);
+    assert_eq!(sums, vec![sum("ls-a", 3, 1, 3, 0), sum("ls-b", 8, 0, 0, 1)]);
     let levels = store
         .stock_levels(&["ls-a".to_owned(), "ls-b".to_owned()])
         .await

@@ -304,3 +304,14 @@ pub(super) const V7: &[&str] = &[
     "ALTER TABLE stock_by_update ADD damaged bigint",
     "ALTER TABLE movements ADD delta_damaged bigint",
 ];
+
+/// Version 8: returns of dispatched orders. All returns of one order live
+/// in one row, changed only by LWT (`order_returns`), so concurrent requests
+/// cannot together return more than was dispatched; `returns_by_id` and
+/// `returns_by_status` (the receiving list) are written before the row, and
+/// readers keep only the entries the order's row confirms.
+pub(super) const V8: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS order_returns (order_id text PRIMARY KEY, returns text, rev bigint)",
+    "CREATE TABLE IF NOT EXISTS returns_by_id (return_id text PRIMARY KEY, order_id text)",
+    "CREATE TABLE IF NOT EXISTS returns_by_status (status text, return_id text, order_id text, PRIMARY KEY ((status), return_id))",
+];

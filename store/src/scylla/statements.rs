@@ -82,7 +82,7 @@ statements! {
     /// product_code, after version, limit
     Movements = "SELECT product_code, version, at, kind, delta_on_hand, delta_reserved, reference, delta_damaged FROM movements WHERE product_code = ? AND version > ? LIMIT ?";
     /// (none; paged full scan)
-    AllMovementDeltas = "SELECT product_code, delta_on_hand, delta_reserved, delta_damaged FROM movements";
+    AllMovementDeltas = "SELECT product_code, delta_on_hand, delta_reserved, delta_damaged, kind FROM movements";
     /// order_id
     GetHolds = "SELECT order_id, product_code, quantity, expires_at FROM reservations WHERE order_id = ?";
     /// order_id, product_code, quantity, expires_at
@@ -105,6 +105,24 @@ statements! {
     PutSaga = "INSERT INTO sagas (stock_partition, order_id, saga) VALUES (?, ?, ?)";
     /// stock_partition, order_id
     DelSaga = "DELETE FROM sagas WHERE stock_partition = ? AND order_id = ?";
+    /// order_id (serial read before a conditional write)
+    GetOrderReturns = "SELECT returns, rev FROM order_returns WHERE order_id = ?";
+    /// order_id, returns (JSON)
+    InitOrderReturns = "INSERT INTO order_returns (order_id, returns, rev) VALUES (?, ?, 1) IF NOT EXISTS";
+    /// returns (JSON), rev, order_id, previous rev
+    CasOrderReturns = "UPDATE order_returns SET returns = ?, rev = ? WHERE order_id = ? IF rev = ?";
+    /// return_id, order_id
+    PutReturnId = "INSERT INTO returns_by_id (return_id, order_id) VALUES (?, ?)";
+    /// return_id
+    GetReturnId = "SELECT order_id FROM returns_by_id WHERE return_id = ?";
+    /// return_id
+    DelReturnId = "DELETE FROM returns_by_id WHERE return_id = ?";
+    /// status, return_id, order_id
+    PutReturnStatus = "INSERT INTO returns_by_status (status, return_id, order_id) VALUES (?, ?, ?)";
+    /// status, return_id
+    DelReturnStatus = "DELETE FROM returns_by_status WHERE status = ? AND return_id = ?";
+    /// status, after return_id, limit
+    ReturnsByStatus = "SELECT return_id, order_id FROM returns_by_status WHERE status = ? AND return_id > ? LIMIT ?";
     /// log_name, log_partition, log_offset
     PutOffset = "INSERT INTO applied_offsets (log_name, log_partition, log_offset) VALUES (?, ?, ?)";
     /// log_name, log_partition

@@ -71,6 +71,16 @@ fn movement_of(row: MovementRow) -> Result<Movement> {
     })
 }
 
+/// A ledger row as `ledger_sums` adds it up: (code, Δon_hand, Δreserved,
+/// Δdamaged, kind).
+type SumRow = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// A hold row: (order, product, quantity, expires_at).
 pub(crate) type HoldRow = (String, String, Option<i64>, Option<i64>);
 
@@ -171,20 +181,24 @@ impl Inner {
     /// Ledger totals per product, by product code (a full scan of the ledger,
     /// for verification).
     pub(crate) async fn ledger_sums(&self) -> Result<Vec<LedgerSum>> {
-        let rows = self
-            .scan::<(String, Option<i64>, Option<i64>, Option<i64>)>(
-                Stmt::AllMovementDeltas,
-                vec![],
-            )
-            .await?;
+        let rows = self.scan::<SumRow>(Stmt::AllMovementDeltas, vec![]).await?;
         let mut sums: BTreeMap<String, LedgerSum> = BTreeMap::new();
-        for (code, on_hand, reserved, damaged) in rows {
+        for (code, on_hand, reserved, damaged, kind) in rows {
             let s = sums.entry(code).or_insert_with_key(|code| LedgerSum {
                 product_code: code.clone(),
                 on_hand: 0,
                 reserved: 0,
                 damaged: 0,
+                returned: 0,
+                returned_damaged: 0,
             });
+            match kind.as_deref() {
+                Some("return") => s.returned = s.returned.saturating_add(on_hand.unwrap_or(0)),
+                Some("return_damaged") => {
+                    s.returned_damaged = s.returned_damaged.saturating_add(damaged.unwrap_or(0));
+                }
+                _ => {}
+            }
             s.on_hand = s.on_hand.saturating_add(on_hand.unwrap_or(0));
             s.reserved = s.reserved.saturating_add(reserved.unwrap_or(0));
             s.damaged = s.damaged.saturating_add(damaged.unwrap_or(0));

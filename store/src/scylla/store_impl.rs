@@ -7,7 +7,8 @@ use super::ScyllaStore;
 use super::statements::Stmt;
 use crate::{
     Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
-    SkuMapping, StockBatch, StockChange, Store, TokenRecord,
+    ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch, StockChange, Store,
+    TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -75,6 +76,37 @@ impl Store for ScyllaStore {
 
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
         self.inner.sagas(partition).await
+    }
+
+    async fn request_return(
+        &self,
+        request: &ReturnRecord,
+        dispatched: &[(String, i64)],
+    ) -> Result<ReturnRequest> {
+        self.inner.request_return(request, dispatched).await
+    }
+
+    async fn get_return(&self, return_id: &str) -> Result<Option<ReturnRecord>> {
+        self.inner.get_return(return_id).await
+    }
+
+    async fn returns_for_order(&self, order_id: &str) -> Result<Vec<ReturnRecord>> {
+        let mut returns = self.inner.order_returns(order_id, false).await?.0;
+        returns.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(returns)
+    }
+
+    async fn list_returns(
+        &self,
+        status: Option<ReturnStatus>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ReturnRecord>> {
+        self.inner.list_returns(status, after, limit).await
+    }
+
+    async fn put_received_return(&self, received: &ReturnRecord) -> Result<()> {
+        self.inner.put_received_return(received).await
     }
 
     async fn all_reservations(&self) -> Result<Vec<Reservation>> {

@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -240,6 +240,19 @@ DROP INDEX IF EXISTS orders_status_expiry;
 const V10: &str = r#"
 ALTER TABLE stock_levels ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE movements ADD COLUMN delta_damaged INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// Version 11: returns of dispatched orders (the record as JSON), by id,
+/// by order and by status (the receiving list).
+const V11: &str = r#"
+CREATE TABLE returns (
+    id       TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    body     TEXT NOT NULL
+);
+CREATE INDEX returns_order ON returns (order_id, id);
+CREATE INDEX returns_status ON returns (status, id);
 "#;
 
 /// The schema version of the database `conn` is open on.

@@ -27,6 +27,7 @@ mod delivery_tests;
 mod migrations;
 mod orders;
 mod outbox;
+mod returns;
 mod sagas;
 mod stock;
 mod stock_changes;

@@ -141,7 +141,9 @@ pub(crate) fn movements(
 /// Ledger totals per product, by product code.
 pub(crate) fn ledger_sums(conn: &Connection) -> Result<Vec<LedgerSum>> {
     conn.prepare_cached(
-        "SELECT product_code, SUM(delta_on_hand), SUM(delta_reserved), SUM(delta_damaged)
+        "SELECT product_code, SUM(delta_on_hand), SUM(delta_reserved), SUM(delta_damaged),
+                SUM(CASE kind WHEN 'return' THEN delta_on_hand ELSE 0 END),
+                SUM(CASE kind WHEN 'return_damaged' THEN delta_damaged ELSE 0 END)
          FROM movements GROUP BY product_code ORDER BY product_code",
     )?
     .query_and_then([], |row| {
@@ -150,6 +152,8 @@ pub(crate) fn ledger_sums(conn: &Connection) -> Result<Vec<LedgerSum>> {
             on_hand: row.get(1)?,
             reserved: row.get(2)?,
             damaged: row.get(3)?,
+            returned: row.get(4)?,
+            returned_damaged: row.get(5)?,
         })
     })?
     .collect()

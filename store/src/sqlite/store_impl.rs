@@ -4,10 +4,11 @@
 use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
 use async_trait::async_trait;
 
-use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, stock};
+use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, returns, stock};
 use crate::{
     Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
-    SkuMapping, StockBatch, StockChange, Store, TokenRecord,
+    ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch, StockChange, Store,
+    TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -75,6 +76,41 @@ impl Store for SqliteStore {
 
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
         self.read(move |c| super::sagas::read(c, partition)).await
+    }
+
+    async fn request_return(
+        &self,
+        request: &ReturnRecord,
+        dispatched: &[(String, i64)],
+    ) -> Result<ReturnRequest> {
+        let (request, dispatched) = (request.clone(), dispatched.to_vec());
+        self.write(move |tx| returns::request(tx, &request, &dispatched))
+            .await
+    }
+
+    async fn get_return(&self, return_id: &str) -> Result<Option<ReturnRecord>> {
+        self.point(|c| returns::get(c, return_id))
+    }
+
+    async fn returns_for_order(&self, order_id: &str) -> Result<Vec<ReturnRecord>> {
+        self.point(|c| returns::for_order(c, order_id))
+    }
+
+    async fn list_returns(
+        &self,
+        status: Option<ReturnStatus>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ReturnRecord>> {
+        let after = after.map(str::to_owned);
+        self.read(move |c| returns::list(c, status, after.as_deref(), limit))
+            .await
+    }
+
+    async fn put_received_return(&self, received: &ReturnRecord) -> Result<()> {
+        let received = received.clone();
+        self.write(move |tx| returns::put_received(tx, &received))
+            .await
     }
 
     async fn all_reservations(&self) -> Result<Vec<Reservation>> {

@@ -82,6 +82,7 @@ contract_tests!(
     delivery_claims_are_exclusive_and_expire,
     queue_heads_survive_concurrent_changes,
     next_delivery_due_is_earliest_pending,
+    returns_are_limited_by_what_was_dispatched,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 pub mod effects;
 pub mod order;
 pub mod partition;
+mod quantities;
+mod returns;
 pub mod saga;
 pub mod stock;
 mod stock_changes;

@@ -132,6 +132,9 @@ impl PartitionState {
                 lines.iter().map(|l| &l.product_code).collect()
             }
             StockCommand::Adjust { product_code, .. } => vec![product_code],
+            StockCommand::ReturnReceipt { lines, .. } => {
+                lines.iter().map(|l| &l.product_code).collect()
+            }
             StockCommand::Order(c) => match c.as_ref() {
                 OrderCommand::Place(n) => n.lines.iter().map(|l| &l.product_code).collect(),
                 _ => Vec::new(),

@@ -119,7 +119,12 @@ fn samples_use_every_enum_symbol() {
     for s in ["cancelled", "expired", "compensation"] {
         assert!(symbols.contains(s), "release reason {s}");
     }
-    for s in ["stock_changed", "order_dispatched", "order_status_changed"] {
+    for s in [
+        "stock_changed",
+        "order_dispatched",
+        "order_status_changed",
+        "order_returned",
+    ] {
         assert!(symbols.contains(s), "event type {s}");
     }
 }

@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::{
     AdjustmentChange, CommandEnvelope, Event, EventType, NewOrder, Order, OrderAction,
     OrderCommand, OrderEnvelope, OrderLine, OrderReply, OrderStatus, PartOutcome, ProductQty,
-    ReleaseReason, ReplyBody, ReplyEnvelope, ReplyTo, Shortage, StatusChange, StockCommand,
-    StockEnvelope, StockLevel, StockReply, Timestamp,
+    ReleaseReason, ReplyBody, ReplyEnvelope, ReplyTo, ReturnedQty, Shortage, StatusChange,
+    StockCommand, StockEnvelope, StockLevel, StockReply, Timestamp,
 };
 
 /// A timestamp `n` seconds after a fixed instant, with microseconds set.
@@ -58,6 +58,29 @@ fn lines() -> Vec<ProductQty> {
 /// One envelope per stock command variant (and per adjustment change and release reason).
 fn stock_envelopes() -> Vec<StockEnvelope> {
     let commands = vec![
+        StockCommand::ReturnReceipt {
+            change_id: "rtn_rcv_1".into(),
+            return_id: "rtn_1".into(),
+            lines: vec![
+                ReturnedQty {
+                    product_code: "P-1".into(),
+                    restock: 2,
+                    damaged: 1,
+                },
+                ReturnedQty {
+                    product_code: "P-2".into(),
+                    restock: 0,
+                    damaged: 3,
+                },
+            ],
+            claim: Some("9f86d081884c7d65".into()),
+        },
+        StockCommand::ReturnReceipt {
+            change_id: "rtn_rcv_2".into(),
+            return_id: "rtn_2".into(),
+            lines: vec![],
+            claim: None,
+        },
         StockCommand::Receipt {
             receipt_id: "rcp_1".into(),
             reference: "PO-991".into(),
@@ -403,6 +426,14 @@ fn events() -> Vec<Event> {
             channel_id: Some("ch_webshop".into()),
             product_code: Some("P-MUG".into()),
             data: json!({"order_id": "ord_1", "status": "picking", "n": -1.5e-7}),
+        },
+        Event {
+            id: "evt_5".into(),
+            event_type: EventType::OrderReturned,
+            created_at: t(5),
+            channel_id: Some("ch_webshop".into()),
+            product_code: None,
+            data: json!({"order_id": "ord_1", "return_id": "rtn_1", "lines": []}),
         },
         Event {
             id: "evt_4".into(),
