@@ -121,6 +121,7 @@ mod migrations;
 mod order_lists;
 mod orders;
 mod outbox;
+mod published;
 mod sagas;
 mod schema;
 mod schema_wait;

@@ -7,7 +7,7 @@
 //! | `products` | `product_code` | `get_product`, `resolve_sku` (does the code exist?) |
 //! | `products_by_active` | `((active), product_code)` | `list_products` (one partition, or both merged) |
 //! | `sku_mappings` | `((channel_id), sku)` | `resolve_sku` (explicit mapping) |
-//! | `skus_by_product` | `((channel_id, product_code), sku)` | `skus_for` (first row = smallest SKU), `resolve_sku` (is the code hidden by a mapping?) |
+//! | `skus_by_product` | `((channel_id, product_code), sku)` | `skus_for`, `channel_skus` (first row = smallest SKU, with its stock-rule override), `resolve_sku` (is the code hidden by a mapping?) |
 //! | `stock_levels` | `product_code` | `stock_levels`, `all_stock_levels` (scan), the writer's previous `updated_at` |
 //! | `stock_by_update` | `((shard), updated_at, product_code)` | `stock_updated_since` (shards merged) |
 //! | `movements` | `((product_code), version)` | `movements` (oldest first), `ledger_sums` (scan) |
@@ -33,7 +33,8 @@
 //! | `deliveries_by_status` | `((status, shard), position DESC, id DESC)` | `list_deliveries` of a status |
 //! | `deliveries_by_channel` | `((channel_id), position DESC, id DESC)` | `list_deliveries` of a channel |
 //! | `deliveries_by_channel_status` | `((channel_id, status), position DESC, id DESC)` | `list_deliveries` of a channel and status |
-//! | `channels` | `id` | `get_channel`, `list_channels` (scan; channels are few) |
+//! | `channels` | `id` | `get_channel`, `list_channels` (scan; channels are few); stock rule columns (`CHANNEL_STOCK_RULES`) |
+//! | `published_stock` (`CHANNEL_STOCK_RULES`) | `((product_code), channel_id)` | `published_stock`, `put_published_stock`: what the fan-out last sent each channel |
 //! | `tokens` | `id` | `revoke_token`, the token behind a hash |
 //! | `tokens_by_hash` | `token_hash` | `token_by_hash`; claimed `IF NOT EXISTS`, so a hash has one token |
 //! | `live_tokens_by_role` | `((token_role), id)` | `has_admin_token` |
@@ -295,4 +296,22 @@ pub(super) const V5: &[&str] = &[
 pub(super) const V6: &[&str] = &[
     "DROP TABLE IF EXISTS lapsed_holds",
     "DROP TABLE IF EXISTS orders_due",
+];
+
+/// Published availability per channel: each channel's stock rule, each SKU
+/// mapping's override of it (on both mapping tables, so `channel_skus`
+/// reads it with the SKU), and what the webhook fan-out last sent each
+/// channel about each product. Null rule columns (rows written before)
+/// mean 0 / no override.
+pub(super) const CHANNEL_STOCK_RULES: &[&str] = &[
+    "ALTER TABLE channels ADD stock_buffer bigint",
+    "ALTER TABLE channels ADD stock_buffer_percent bigint",
+    "ALTER TABLE channels ADD stock_floor bigint",
+    "ALTER TABLE sku_mappings ADD stock_buffer bigint",
+    "ALTER TABLE sku_mappings ADD stock_max bigint",
+    "ALTER TABLE skus_by_product ADD stock_buffer bigint",
+    "ALTER TABLE skus_by_product ADD stock_max bigint",
+    // PK ((product_code), channel_id): the fan-out reads a product's
+    // records for every channel at once.
+    "CREATE TABLE IF NOT EXISTS published_stock (product_code text, channel_id text, on_hand bigint, available bigint, position bigint, PRIMARY KEY ((product_code), channel_id))",
 ];
