@@ -25,13 +25,10 @@ fn channel(id: &str, stock_rule: ChannelStockRule) -> Channel {
 }
 
 async fn stock_event(store: &dyn Store, on_hand: i64, reserved: i64, version: i64) {
-    let level = StockLevel {
-        product_code: "F-1".to_owned(),
-        on_hand,
-        reserved,
-        version,
-        updated_at: now(),
-    };
+    let mut level = StockLevel::empty("F-1", now());
+    level.on_hand = on_hand;
+    level.reserved = reserved;
+    level.version = version;
     let batch = StockBatch {
         events: vec![stock_changed(&level, "adjustment")],
         levels: vec![level],
