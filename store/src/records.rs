@@ -54,8 +54,9 @@ pub struct ChannelSku {
 }
 
 /// What the webhook fan-out last sent one channel about one product in a
-/// `stock.changed` (published `available` and `on_hand`), so that a change
-/// the channel cannot see is not sent to it.
+/// `stock.changed` (published `available` and the physical figures
+/// `on_hand` and `damaged`), so that a change the channel cannot see is not
+/// sent to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishedStock {
     /// Channel.
@@ -66,6 +67,8 @@ pub struct PublishedStock {
     pub on_hand: i64,
     /// Published `available` sent.
     pub available: i64,
+    /// `damaged` sent (0 when the event carried none).
+    pub damaged: i64,
     /// Outbox position of the event that was sent.
     pub position: i64,
 }

@@ -112,6 +112,7 @@ async fn each_channel_is_sent_its_published_changes_only() {
         product_code: "F-1".to_owned(),
         on_hand: 10,
         available: 5,
+        damaged: 0,
         position,
     };
     store

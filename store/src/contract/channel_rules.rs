@@ -133,6 +133,7 @@ pub async fn channel_stock_rules_round_trip(store: &dyn Store) {
         product_code: code.to_owned(),
         on_hand: 10,
         available,
+        damaged: 1,
         position,
     };
     let first = vec![

@@ -18,7 +18,7 @@ impl Inner {
             .iter()
             .map(|code| async move {
                 let rows = self
-                    .rows::<(String, Option<i64>, Option<i64>, Option<i64>)>(
+                    .rows::<(String, Option<i64>, Option<i64>, Option<i64>, Option<i64>)>(
                         Stmt::GetPublishedStock,
                         vec![text(code)],
                     )
@@ -26,11 +26,12 @@ impl Inner {
                 Ok::<_, crate::Error>(
                     rows.into_iter()
                         .map(
-                            |(channel_id, on_hand, available, position)| PublishedStock {
+                            |(channel_id, on_hand, available, damaged, position)| PublishedStock {
                                 channel_id,
                                 product_code: code.clone(),
                                 on_hand: on_hand.unwrap_or(0),
                                 available: available.unwrap_or(0),
+                                damaged: damaged.unwrap_or(0),
                                 position: position.unwrap_or(0),
                             },
                         )
@@ -58,6 +59,7 @@ impl Inner {
                         text(&r.channel_id),
                         big(r.on_hand),
                         big(r.available),
+                        big(r.damaged),
                         big(r.position),
                     ],
                 )

@@ -313,5 +313,5 @@ pub(super) const CHANNEL_STOCK_RULES: &[&str] = &[
     "ALTER TABLE skus_by_product ADD stock_max bigint",
     // PK ((product_code), channel_id): the fan-out reads a product's
     // records for every channel at once.
-    "CREATE TABLE IF NOT EXISTS published_stock (product_code text, channel_id text, on_hand bigint, available bigint, position bigint, PRIMARY KEY ((product_code), channel_id))",
+    "CREATE TABLE IF NOT EXISTS published_stock (product_code text, channel_id text, on_hand bigint, available bigint, damaged bigint, position bigint, PRIMARY KEY ((product_code), channel_id))",
 ];

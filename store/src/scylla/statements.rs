@@ -62,9 +62,9 @@ statements! {
     /// channel_id, product_code
     FirstSkuRuleOfProduct = "SELECT sku, stock_buffer, stock_max FROM skus_by_product WHERE channel_id = ? AND product_code = ? LIMIT 1";
     /// product_code
-    GetPublishedStock = "SELECT channel_id, on_hand, available, position FROM published_stock WHERE product_code = ?";
-    /// product_code, channel_id, on_hand, available, position
-    PutPublishedStock = "INSERT INTO published_stock (product_code, channel_id, on_hand, available, position) VALUES (?, ?, ?, ?, ?)";
+    GetPublishedStock = "SELECT channel_id, on_hand, available, damaged, position FROM published_stock WHERE product_code = ?";
+    /// product_code, channel_id, on_hand, available, damaged, position
+    PutPublishedStock = "INSERT INTO published_stock (product_code, channel_id, on_hand, available, damaged, position) VALUES (?, ?, ?, ?, ?, ?)";
 
     // ---- stock ----------------------------------------------------------
     /// product_code

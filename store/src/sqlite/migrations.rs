@@ -249,6 +249,7 @@ CREATE TABLE published_stock (
     channel_id   TEXT NOT NULL,
     on_hand      INTEGER NOT NULL,
     available    INTEGER NOT NULL,
+    damaged      INTEGER NOT NULL,
     position     INTEGER NOT NULL,
     PRIMARY KEY (product_code, channel_id)
 ) WITHOUT ROWID;

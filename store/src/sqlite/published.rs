@@ -8,7 +8,7 @@ use crate::{PublishedStock, Result};
 /// The records of these products, every channel.
 pub(crate) fn read(conn: &Connection, codes: &[String]) -> Result<Vec<PublishedStock>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT channel_id, on_hand, available, position FROM published_stock
+        "SELECT channel_id, on_hand, available, damaged, position FROM published_stock
          WHERE product_code = ?1",
     )?;
     let mut out = Vec::new();
@@ -19,7 +19,8 @@ pub(crate) fn read(conn: &Connection, codes: &[String]) -> Result<Vec<PublishedS
                 product_code: code.clone(),
                 on_hand: r.get(1)?,
                 available: r.get(2)?,
-                position: r.get(3)?,
+                damaged: r.get(3)?,
+                position: r.get(4)?,
             })
         })?;
         for row in rows {
@@ -33,11 +34,12 @@ pub(crate) fn read(conn: &Connection, codes: &[String]) -> Result<Vec<PublishedS
 /// (a concurrent fan-out that is behind changes nothing).
 pub(crate) fn put(conn: &Connection, records: &[PublishedStock]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO published_stock (product_code, channel_id, on_hand, available, position)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO published_stock
+             (product_code, channel_id, on_hand, available, damaged, position)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (product_code, channel_id) DO UPDATE SET
              on_hand = excluded.on_hand, available = excluded.available,
-             position = excluded.position
+             damaged = excluded.damaged, position = excluded.position
          WHERE excluded.position >= published_stock.position",
     )?;
     for r in records {
@@ -46,6 +48,7 @@ pub(crate) fn put(conn: &Connection, records: &[PublishedStock]) -> Result<()> {
             r.channel_id,
             r.on_hand,
             r.available,
+            r.damaged,
             r.position
         ])?;
     }

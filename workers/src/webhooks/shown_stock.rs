@@ -3,10 +3,12 @@
 //! and whether a stock event changes anything the channel can see.
 //!
 //! The "previous value" is a record per (channel, product) in the store
-//! ([`PublishedStock`]): the `on_hand` and published `available` of the last
+//! ([`PublishedStock`]): the published `available` and the physical figures
+//! (`on_hand`, and `damaged` when events carry it) of the last
 //! `stock.changed` the fan-out sent that channel, with the event's outbox
-//! position. A stock event goes to a channel when either figure differs
-//! from that record (or there is none); otherwise the channel gets nothing.
+//! position. A stock event goes to a channel when any of them differs from
+//! that record (or there is none); otherwise the channel gets nothing (a
+//! change of `reserved` alone, by orders, is not one it is sent).
 //! Records are read once per fan-out round, for the round's products, and
 //! written before the round's deliveries, so a round that dies in between is
 //! repeated with records at or past its events' positions: such an event
@@ -50,8 +52,8 @@ impl ShownStock {
 
     /// The `data` of `event` (a `stock.changed` about `code` at outbox
     /// `position`) as `channel` sees it — its SKU, its published
-    /// `available` — or `None` when neither that nor `on_hand` differs from
-    /// what the channel was last sent.
+    /// `available` — or `None` when neither that nor `on_hand` (nor
+    /// `damaged`) differs from what the channel was last sent.
     ///
     /// An event addressed to the channel alone is a rule change's
     /// announcement: it carries the levels the ingress read, so it is
@@ -80,6 +82,7 @@ impl ShownStock {
         }
         let real = data["available"].as_i64().unwrap_or(0);
         let on_hand = data["on_hand"].as_i64().unwrap_or(0);
+        let damaged = data["damaged"].as_i64().unwrap_or(0);
         let available = published_available(real, &channel.stock_rule, &rule);
         data["available"] = json!(available);
         let key = (channel.id.clone(), code.to_owned());
@@ -87,7 +90,9 @@ impl ShownStock {
             None => true,
             // Decided by an earlier run of this round: deliver again.
             Some(last) if last.position >= position => return Ok(Some(data)),
-            Some(last) => last.available != available || last.on_hand != on_hand,
+            Some(last) => {
+                last.available != available || last.on_hand != on_hand || last.damaged != damaged
+            }
         };
         if !send {
             return Ok(None);
@@ -97,6 +102,7 @@ impl ShownStock {
             product_code: code.to_owned(),
             on_hand,
             available,
+            damaged,
             position,
         };
         self.last.insert(key.clone(), record);
