@@ -1,5 +1,6 @@
 //! Short-lived caches for the lookups every request makes (token, channel,
-//! SKU → product, product), so the order path does not read the store for
+//! SKU → product, a product's SKU and stock-rule override for a channel,
+//! product), so the order path does not read the store for
 //! them each time.
 //!
 //! Changes made through this process drop the affected entries at once. In
@@ -11,7 +12,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use agusto_store::{Channel, Product, Store, TokenRecord};
+use agusto_store::{Channel, ChannelSku, Product, Store, TokenRecord};
 
 /// Entries kept per map before it is emptied (bounds memory).
 const MAX_ENTRIES: usize = 100_000;
@@ -73,7 +74,19 @@ pub struct Lookups {
     channels: TtlMap<String, Channel>,
     /// Keyed by `channel_id NUL sku` (neither contains NUL).
     skus: TtlMap<String, Option<String>>,
+    /// A product's SKU for a channel with its stock-rule override, keyed by
+    /// `channel_id NUL product_code`.
+    channel_skus: TtlMap<String, ChannelSku>,
     products: TtlMap<String, Option<Product>>,
+}
+
+/// `a NUL b` (neither contains NUL).
+fn pair_key(a: &str, b: &str) -> String {
+    let mut key = String::with_capacity(a.len() + b.len() + 1);
+    key.push_str(a);
+    key.push('\0');
+    key.push_str(b);
+    key
 }
 
 impl Lookups {
@@ -84,6 +97,7 @@ impl Lookups {
             tokens: TtlMap::new(),
             channels: TtlMap::new(),
             skus: TtlMap::new(),
+            channel_skus: TtlMap::new(),
             products: TtlMap::new(),
         }
     }
@@ -127,15 +141,37 @@ impl Lookups {
         channel_id: &str,
         sku: &str,
     ) -> agusto_store::Result<Option<String>> {
-        let mut key = String::with_capacity(channel_id.len() + sku.len() + 1);
-        key.push_str(channel_id);
-        key.push('\0');
-        key.push_str(sku);
+        let key = pair_key(channel_id, sku);
         if let Some(p) = self.skus.get(key.as_str(), self.ttl) {
             return Ok(p);
         }
         let found = store.resolve_sku(channel_id, sku).await?;
         self.skus.put(key, found.clone());
+        Ok(found)
+    }
+
+    /// The SKU under which a channel sees a product, with the mapping's
+    /// stock-rule override (see [`Store::channel_skus`]).
+    pub async fn channel_sku(
+        &self,
+        store: &dyn Store,
+        channel_id: &str,
+        product_code: &str,
+    ) -> agusto_store::Result<ChannelSku> {
+        let key = pair_key(channel_id, product_code);
+        if let Some(s) = self.channel_skus.get(key.as_str(), self.ttl) {
+            return Ok(s);
+        }
+        let found = store
+            .channel_skus(channel_id, std::slice::from_ref(&product_code.to_owned()))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| ChannelSku {
+                sku: product_code.to_owned(),
+                stock_rule: Default::default(),
+            });
+        self.channel_skus.put(key, found.clone());
         Ok(found)
     }
 
@@ -166,6 +202,7 @@ impl Lookups {
     /// A product or a SKU mapping changed.
     pub fn catalogue_changed(&self) {
         self.skus.clear();
+        self.channel_skus.clear();
         self.products.clear();
     }
 }

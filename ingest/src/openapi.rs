@@ -16,7 +16,7 @@ use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::Problem;
 use crate::routes::{
-    access, catalogue, order_reads, orders, returns, stock, stock_changes, views, webhooks,
+    access, catalogue, order_reads, orders, returns, stock, stock_changes, tokens, views, webhooks,
 };
 use examples::Examples;
 use pages::Pages;
@@ -158,7 +158,7 @@ impl Modify for Security {
         orders::place, order_reads::list, order_reads::get_order, order_reads::status, orders::paid, orders::cancel,
         orders::pick, orders::pack, orders::complete,
         returns::request, returns::of_order, returns::list, returns::receive,
-        access::create_channel, access::update_channel, access::create_token, access::revoke_token,
+        access::create_channel, access::update_channel, tokens::create_token, tokens::revoke_token,
         webhooks::list, webhooks::retry, webhooks::channel,
         crate::ops::health, crate::ops::ready, crate::ops::metrics, crate::ops::openapi_document,
     ),

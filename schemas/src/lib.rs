@@ -5,6 +5,7 @@
 //! in-process bus and a log such as Kafka can carry the same values.
 
 pub mod avro;
+pub mod channel_stock;
 pub mod envelope;
 pub mod event;
 pub mod order;
@@ -13,6 +14,7 @@ pub mod saga;
 pub mod stock;
 
 pub use avro::{AvroMessage, CodecError};
+pub use channel_stock::{ChannelStockRule, SkuStockRule, published_available};
 pub use envelope::{
     CommandEnvelope, Keyed, OrderEnvelope, ReplyBody, ReplyEnvelope, ReplyTo, StockEnvelope,
 };

@@ -9,6 +9,7 @@
 
 mod access;
 mod catalogue;
+mod channel_rules;
 mod claims;
 mod deliveries;
 mod fencing;
@@ -23,6 +24,7 @@ mod stock_changes;
 
 pub use access::tokens_and_channels;
 pub use catalogue::{catalogue_round_trip, sku_resolution};
+pub use channel_rules::channel_stock_rules_round_trip;
 pub use claims::{
     delivery_claims_are_exclusive_and_expire, queue_heads_survive_concurrent_changes,
 };
@@ -61,6 +63,7 @@ pub async fn run_all(store: &dyn Store) {
     load_partition_returns_what_batches_wrote(store).await;
     writers_are_fenced_by_a_newer_claim(store).await;
     tokens_and_channels(store).await;
+    channel_stock_rules_round_trip(store).await;
     outbox_positions_follow_writes(store).await;
     fan_out_is_idempotent(store).await;
     due_deliveries_respect_queue_heads(store).await;

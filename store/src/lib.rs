@@ -93,6 +93,13 @@ pub trait Store: Send + Sync + 'static {
     /// The SKU each product has for a channel (explicit mapping, else the code).
     /// Returns one entry per input code, in input order.
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>>;
+    /// Like [`Store::skus_for`], with each SKU mapping's stock-rule override
+    /// (none for a product the channel maps no SKU to).
+    async fn channel_skus(
+        &self,
+        channel_id: &str,
+        product_codes: &[String],
+    ) -> Result<Vec<ChannelSku>>;
 
     // ---- stock -----------------------------------------------------------
 
@@ -321,6 +328,12 @@ pub trait Store: Send + Sync + 'static {
     async fn fan_out(&self, deliveries: &[Delivery], position: i64) -> Result<()>;
     /// The outbox position up to which events were fanned out (0 at first).
     async fn fanout_position(&self) -> Result<i64>;
+    /// What each channel was last sent about these products (see
+    /// [`PublishedStock`]), in no particular order; pairs never sent are
+    /// left out.
+    async fn published_stock(&self, product_codes: &[String]) -> Result<Vec<PublishedStock>>;
+    /// Records what channels were sent (upserted by channel and product).
+    async fn put_published_stock(&self, records: &[PublishedStock]) -> Result<()>;
     /// Pending deliveries whose `next_attempt_at <= now`, that are the
     /// oldest pending delivery (lowest `position`) of their
     /// (channel_id, ordering_key), and that no [`Lease`] holds at `now`;

@@ -1,6 +1,8 @@
 //! Records the store keeps besides the messages of `agusto_schemas`.
 
-use agusto_schemas::{Event, Movement, Order, Reservation, StockLevel, Timestamp};
+use agusto_schemas::{
+    ChannelStockRule, Event, Movement, Order, Reservation, SkuStockRule, StockLevel, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// One page of a list and the opaque cursor of the next page.
@@ -36,6 +38,39 @@ pub struct SkuMapping {
     pub sku: String,
     /// Product it means.
     pub product_code: String,
+    /// The channel's override of its stock rule for this product.
+    #[serde(default)]
+    pub stock_rule: SkuStockRule,
+}
+
+/// The SKU under which a channel sees a product, with the SKU's override
+/// of the channel's stock rule ([`crate::Store::channel_skus`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSku {
+    /// The channel's SKU (the product code when it maps none).
+    pub sku: String,
+    /// The mapping's override (none when the channel maps no SKU to it).
+    pub stock_rule: SkuStockRule,
+}
+
+/// What the webhook fan-out last sent one channel about one product in a
+/// `stock.changed` (published `available` and the physical figures
+/// `on_hand` and `damaged`), so that a change the channel cannot see is not
+/// sent to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedStock {
+    /// Channel.
+    pub channel_id: String,
+    /// Product.
+    pub product_code: String,
+    /// `on_hand` sent.
+    pub on_hand: i64,
+    /// Published `available` sent.
+    pub available: i64,
+    /// `damaged` sent (0 when the event carried none).
+    pub damaged: i64,
+    /// Outbox position of the event that was sent.
+    pub position: i64,
 }
 
 /// A sales channel (a storefront).
@@ -55,6 +90,9 @@ pub struct Channel {
     pub rate_limit_per_second: Option<u32>,
     /// Set when the receiver answered 410 Gone: no more deliveries.
     pub webhook_disabled: bool,
+    /// Units held back from what the channel is shown as available.
+    #[serde(default)]
+    pub stock_rule: ChannelStockRule,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.

@@ -3,6 +3,8 @@
 mod common;
 
 mod catalogue;
+mod channel_rule_hooks;
+mod channel_rules;
 mod chaos;
 mod cluster;
 mod damaged;

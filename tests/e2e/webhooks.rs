@@ -18,7 +18,7 @@ const FAST: [(&str, &str); 2] = [
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The Standard Webhooks check, written from the spec with the hmac crate.
-fn verify(secret: &str, r: &Received) -> bool {
+pub(crate) fn verify(secret: &str, r: &Received) -> bool {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.trim_start_matches("whsec_"))
         .unwrap();

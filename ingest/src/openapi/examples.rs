@@ -72,7 +72,8 @@ fn delivery() -> Value {
 fn channel() -> Value {
     json!({"id": CHANNEL_ID, "name": "Toko Kopi", "webhook_url": "https://toko.example/hooks",
            "allowed_ips": ["203.0.113.0/24"], "rate_limit_per_second": 50,
-           "webhook_disabled": false, "created_at": "2026-05-01T07:00:00Z",
+           "webhook_disabled": false, "stock_buffer": 2, "stock_buffer_percent": 10,
+           "stock_floor": 1, "created_at": "2026-05-01T07:00:00Z",
            "updated_at": "2026-05-01T07:00:00Z"})
 }
 
@@ -88,9 +89,10 @@ pub(super) fn schema_example(name: &str) -> Option<Value> {
         }
         "ProductView" => product(),
         "PageOf_ProductView" => page(product()),
-        "SkuBody" => json!({"product_code": "KOPI-250"}),
+        "SkuBody" => json!({"product_code": "KOPI-250", "stock_max": 20}),
         "SkuMappingView" => {
-            json!({"channel_id": CHANNEL_ID, "sku": "TK-KOPI-250", "product_code": "KOPI-250"})
+            json!({"channel_id": CHANNEL_ID, "sku": "TK-KOPI-250", "product_code": "KOPI-250",
+                   "stock_buffer": null, "stock_max": 20})
         }
         "StockView" => stock(),
         "PageOf_StockView" => page(stock()),
@@ -147,7 +149,8 @@ pub(super) fn schema_example(name: &str) -> Option<Value> {
             {"status": "dispatched", "at": "2026-05-04T11:02:00Z"}]}),
         "NewChannelBody" => {
             json!({"name": "Toko Kopi", "webhook_url": "https://toko.example/hooks",
-                                   "allowed_ips": ["203.0.113.0/24"], "rate_limit_per_second": 50})
+                                   "allowed_ips": ["203.0.113.0/24"], "rate_limit_per_second": 50,
+                                   "stock_buffer": 2, "stock_buffer_percent": 10, "stock_floor": 1})
         }
         "ChannelPatchBody" => json!({"webhook_url": "https://toko.example/hooks/v2"}),
         "ChannelView" => channel(),

@@ -1,7 +1,8 @@
-//! Channels and staff tokens (admin).
+//! Channels (admin); staff tokens are in `tokens`.
 
 use std::sync::Arc;
 
+use agusto_schemas::ChannelStockRule;
 use agusto_store::{Channel, Role, TokenRecord};
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::channel_rules::{RuleFields, announce_channel_rule};
 use crate::AppState;
 use crate::auth::{Principal, new_id, new_secret, new_webhook_secret, token_hash};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -33,6 +35,21 @@ pub struct NewChannelBody {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_per_second: Option<i64>,
+    /// Units held back from what the channel is shown as `available`, per
+    /// product (≥ 0; default 0).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_buffer: Option<i64>,
+    /// Share of the real `available` held back from what the channel is
+    /// shown, in percent, rounded up to whole units (0–100; default 0).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    pub stock_buffer_percent: Option<i64>,
+    /// The channel is shown 0 when what it would be shown is at or below
+    /// this (≥ 0; default 0).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_floor: Option<i64>,
 }
 
 /// Body of `PATCH /channels/{id}`: any subset; `webhook_url: null` removes it.
@@ -55,6 +72,21 @@ pub struct ChannelPatchBody {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub rate_limit_per_second: Option<i64>,
+    /// Units held back from what the channel is shown as `available`, per
+    /// product (≥ 0).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_buffer: Option<i64>,
+    /// Share of the real `available` held back from what the channel is
+    /// shown, in percent, rounded up to whole units (0–100).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    pub stock_buffer_percent: Option<i64>,
+    /// The channel is shown 0 when what it would be shown is at or below
+    /// this (≥ 0).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_floor: Option<i64>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
@@ -79,6 +111,12 @@ pub struct ChannelView {
     pub rate_limit_per_second: Option<u32>,
     /// True once the receiver answered 410 Gone.
     pub webhook_disabled: bool,
+    /// Units held back from what the channel is shown as `available`.
+    pub stock_buffer: i64,
+    /// Share of the real `available` held back, in percent (rounded up).
+    pub stock_buffer_percent: i64,
+    /// The channel is shown 0 at or below this.
+    pub stock_floor: i64,
     /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last change.
@@ -94,6 +132,9 @@ impl From<&Channel> for ChannelView {
             allowed_ips: c.allowed_ips.clone(),
             rate_limit_per_second: c.rate_limit_per_second,
             webhook_disabled: c.webhook_disabled,
+            stock_buffer: c.stock_rule.stock_buffer,
+            stock_buffer_percent: c.stock_rule.stock_buffer_percent,
+            stock_floor: c.stock_rule.stock_floor,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -171,6 +212,9 @@ fn check_rate(rate: Option<i64>, errors: &mut Vec<FieldError>) -> Option<u32> {
 /// and `webhook_secret` (`whsec_…`, the Standard Webhooks signing key) are
 /// shown: store them. `allowed_ips` restricts where the token may be used
 /// from; `rate_limit_per_second` overrides the server's default limit.
+/// `stock_buffer`, `stock_buffer_percent` and `stock_floor` change what the
+/// channel is *shown* as `available` (published availability); orders
+/// always reserve against the warehouse's real `available`.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "channels", operation_id = "createChannel", request_body = NewChannelBody,
     responses((status = 201, description = "Created", body = CreatedChannel), crate::openapi::Problems),
     security(("bearer" = []), ("api_key" = [])))]
@@ -187,6 +231,12 @@ pub async fn create_channel(
     }
     let ips = check_ips(body.allowed_ips.as_deref().unwrap_or_default(), &mut errors);
     let rate = check_rate(body.rate_limit_per_second, &mut errors);
+    let stock_rule = RuleFields {
+        stock_buffer: body.stock_buffer,
+        stock_buffer_percent: body.stock_buffer_percent,
+        stock_floor: body.stock_floor,
+    }
+    .apply(ChannelStockRule::default(), &mut errors);
     valid(errors)?;
     let now = agusto_schemas::now();
     let channel = Channel {
@@ -197,6 +247,7 @@ pub async fn create_channel(
         allowed_ips: ips,
         rate_limit_per_second: rate,
         webhook_disabled: false,
+        stock_rule,
         created_at: now,
         updated_at: now,
     };
@@ -223,7 +274,10 @@ pub async fn create_channel(
 ///
 /// Only the fields given change; `webhook_url: null` removes the URL. Setting
 /// `webhook_url` (even to the same value) re-enables an endpoint that was
-/// disabled after a 410 Gone.
+/// disabled after a 410 Gone. A change of `stock_buffer`,
+/// `stock_buffer_percent` or `stock_floor` applies to the channel's reads at
+/// once and sends it a `stock.changed` (reason `adjustment`) for every
+/// product whose published `available` it changes.
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", operation_id = "updateChannel",
     params(("id" = String, Path, description = "Channel id")), request_body = ChannelPatchBody,
     responses((status = 200, description = "Updated", body = ChannelView), crate::openapi::Problems),
@@ -252,7 +306,15 @@ pub async fn update_channel(
         .as_deref()
         .map(|ips| check_ips(ips, &mut errors));
     let rate = check_rate(body.rate_limit_per_second, &mut errors);
+    let stock_rule = RuleFields {
+        stock_buffer: body.stock_buffer,
+        stock_buffer_percent: body.stock_buffer_percent,
+        stock_floor: body.stock_floor,
+    }
+    .apply(channel.stock_rule, &mut errors);
     valid(errors)?;
+    let rule_changed = stock_rule != channel.stock_rule;
+    channel.stock_rule = stock_rule;
     if let Some(n) = body.name {
         channel.name = n;
     }
@@ -270,103 +332,8 @@ pub async fn update_channel(
     channel.updated_at = agusto_schemas::now();
     state.store.update_channel(&channel).await?;
     state.lookups.channel_changed(&channel.id);
+    if rule_changed {
+        announce_channel_rule(&state, &channel).await?;
+    }
     Ok(Json((&channel).into()))
-}
-
-/// The roles `POST /tokens` creates tokens for, for the OpenAPI document.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum TokenRoleName {
-    /// Warehouse staff.
-    Staff,
-}
-
-/// Body of `POST /tokens`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTokenBody {
-    /// Must be `staff`.
-    #[schema(value_type = TokenRoleName)]
-    pub role: String,
-    /// Label (1–200 characters).
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
-}
-
-/// A new token (shown only here).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    /// Token id (for revoking).
-    pub id: String,
-    /// The token.
-    pub token: String,
-    /// Role.
-    #[schema(value_type = TokenRoleName)]
-    pub role: String,
-    /// Label.
-    pub name: String,
-}
-
-/// Creates a staff token (admin).
-///
-/// Staff tokens may call the warehouse endpoints and every read. The token is
-/// shown only in this answer; keep its `id` to revoke it.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", operation_id = "createToken", request_body = NewTokenBody,
-    responses((status = 201, description = "Created", body = CreatedToken), crate::openapi::Problems),
-    security(("bearer" = []), ("api_key" = [])))]
-pub async fn create_token(
-    State(state): State<Arc<AppState>>,
-    who: Principal,
-    ApiJson(body): ApiJson<NewTokenBody>,
-) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    who.require_admin()?;
-    let mut errors = Vec::new();
-    text("name", &body.name, 200, &mut errors);
-    if body.role != "staff" {
-        errors.push(FieldError::new("role", "must be staff"));
-    }
-    valid(errors)?;
-    let token = new_secret("ags_");
-    let record = TokenRecord {
-        id: new_id("tok"),
-        name: body.name.clone(),
-        role: Role::Staff,
-        channel_id: None,
-        token_hash: token_hash(&token),
-        created_at: agusto_schemas::now(),
-    };
-    state.store.insert_token(&record).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            id: record.id,
-            token,
-            role: "staff".into(),
-            name: body.name,
-        }),
-    ))
-}
-
-/// Revokes a token at once (admin).
-///
-/// The next request with the token gets 401. 404 for an unknown (or already
-/// revoked) token id.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", operation_id = "revokeToken",
-    params(("id" = String, Path, description = "Token id")),
-    responses((status = 204, description = "Revoked"), crate::openapi::Problems),
-    security(("bearer" = []), ("api_key" = [])))]
-pub async fn revoke_token(
-    State(state): State<Arc<AppState>>,
-    who: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
-    who.require_admin()?;
-    let revoked = state.store.revoke_token(&id).await?;
-    state.lookups.tokens_changed();
-    if revoked {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("token {id}")))
-    }
 }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::channel_rules;
 use super::views::{PageOf, ProductView};
 use crate::AppState;
 use crate::auth::Principal;
@@ -127,6 +128,17 @@ pub struct SkuBody {
     /// The product the SKU means.
     #[schema(min_length = 1, max_length = 64)]
     pub product_code: String,
+    /// Units held back from what the channel is shown as `available` for
+    /// this product (≥ 0); replaces both the channel's `stock_buffer` and
+    /// `stock_buffer_percent`. Absent or null: the channel's rule.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_buffer: Option<i64>,
+    /// The channel is never shown more than this as `available` for this
+    /// product (≥ 0). Absent or null: no cap.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub stock_max: Option<i64>,
 }
 
 /// A channel's SKU mapping.
@@ -138,13 +150,20 @@ pub struct SkuMappingView {
     pub sku: String,
     /// Product code.
     pub product_code: String,
+    /// Units held back for this product (replaces the channel's buffers); null: the channel's rule.
+    pub stock_buffer: Option<i64>,
+    /// Most units the channel is shown for this product; null: no cap.
+    pub stock_max: Option<i64>,
 }
 
 /// Maps a channel's SKU to a product (admin/staff).
 ///
 /// From then on the channel orders, reads and receives webhooks for the
 /// product under this SKU. Mapping the same SKU again moves it to another
-/// product. 404 for an unknown channel, 422 for an unknown product.
+/// product (and replaces its overrides). 404 for an unknown channel, 422 for
+/// an unknown product. `stock_buffer` and `stock_max` override the channel's
+/// stock rule for this product (what the channel is shown as `available`);
+/// a change sends the channel a `stock.changed` with its new published value.
 #[utoipa::path(put, path = "/api/v1/channels/{channel_id}/skus/{sku}", tag = "catalogue", operation_id = "putSkuMapping",
     params(("channel_id" = String, Path, description = "Channel id"),
            ("sku" = String, Path, min_length = 1, max_length = 64, description = "Channel SKU")),
@@ -161,23 +180,46 @@ pub async fn put_sku(
     let mut errors = Vec::new();
     code("sku", &sku, CODE_MAX, &mut errors);
     code("product_code", &body.product_code, CODE_MAX, &mut errors);
+    let stock_rule = channel_rules::sku_rule(body.stock_buffer, body.stock_max, &mut errors);
     valid(errors)?;
-    if state.store.get_channel(&channel_id).await?.is_none() {
+    let Some(channel) = state.store.get_channel(&channel_id).await? else {
         return Err(ApiError::NotFound(format!("channel {channel_id}")));
-    }
+    };
     if state.store.get_product(&body.product_code).await?.is_none() {
         return Err(ApiError::invalid("product_code", "no such product"));
     }
+    // The products whose override for the channel this may change: the
+    // one mapped now, and the one the SKU meant before.
+    let mut touched = vec![body.product_code.clone()];
+    if let Some(before) = state.store.resolve_sku(&channel_id, &sku).await?
+        && before != body.product_code
+    {
+        touched.push(before);
+    }
+    let before = state.store.channel_skus(&channel_id, &touched).await?;
     let mapping = SkuMapping {
         channel_id,
         sku,
         product_code: body.product_code,
+        stock_rule,
     };
     state.store.put_sku_mapping(&mapping).await?;
     state.lookups.catalogue_changed();
+    let after = state
+        .store
+        .channel_skus(&mapping.channel_id, &touched)
+        .await?;
+    let revision = agusto_schemas::now().timestamp_micros().to_string();
+    for ((code, b), a) in touched.iter().zip(&before).zip(&after) {
+        if b.stock_rule != a.stock_rule {
+            channel_rules::announce_sku_rule(&state, &channel, code, &revision).await?;
+        }
+    }
     Ok(Json(SkuMappingView {
         channel_id: mapping.channel_id,
         sku: mapping.sku,
         product_code: mapping.product_code,
+        stock_buffer: stock_rule.stock_buffer,
+        stock_max: stock_rule.stock_max,
     }))
 }

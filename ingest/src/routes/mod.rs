@@ -9,11 +9,13 @@ use crate::AppState;
 
 pub(crate) mod access;
 pub(crate) mod catalogue;
+pub(crate) mod channel_rules;
 pub(crate) mod order_reads;
 pub(crate) mod orders;
 pub(crate) mod returns;
 pub(crate) mod stock;
 pub(crate) mod stock_changes;
+pub(crate) mod tokens;
 pub(crate) mod views;
 pub(crate) mod webhooks;
 
@@ -57,6 +59,6 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
             "/api/v1/webhooks/deliveries/{id}/retry",
             post(webhooks::retry),
         )
-        .route("/api/v1/tokens", post(access::create_token))
-        .route("/api/v1/tokens/{id}", delete(access::revoke_token))
+        .route("/api/v1/tokens", post(tokens::create_token))
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
 }

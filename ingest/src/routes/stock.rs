@@ -9,6 +9,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::channel_rules;
 use super::views::{PageOf, StockView};
 use crate::AppState;
 use crate::auth::Principal;
@@ -35,8 +36,14 @@ pub(crate) async fn resolve(
 }
 
 /// Levels of `codes` (zeros for products without movements), under the
-/// SKUs the caller named them by (`skus`, one per code).
-async fn views(state: &AppState, codes: &[String], skus: Vec<String>) -> ApiResult<Vec<StockView>> {
+/// SKUs the caller named them by (`skus`, one per code), with `available`
+/// as the caller is shown it ([`channel_rules::publish`]).
+async fn views(
+    state: &AppState,
+    who: &Principal,
+    codes: &[String],
+    skus: Vec<String>,
+) -> ApiResult<Vec<StockView>> {
     let mut stored: std::collections::HashMap<String, StockLevel> = state
         .warehouse
         .stock_levels(codes)
@@ -60,6 +67,7 @@ async fn views(state: &AppState, codes: &[String], skus: Vec<String>) -> ApiResu
         };
         out.push(StockView::new(&level, sku));
     }
+    channel_rules::publish(state, who, codes, &mut out).await?;
     Ok(out)
 }
 
@@ -67,8 +75,10 @@ async fn views(state: &AppState, codes: &[String], skus: Vec<String>) -> ApiResu
 ///
 /// `on_hand` is physically in the warehouse, `reserved` is held by open
 /// orders, `available = on_hand - reserved` (never below 0); `version` grows
-/// with every change. A channel names the product by its own SKU. 404 when
-/// the SKU is unknown to the caller.
+/// with every change. A channel names the product by its own SKU, and is
+/// shown its *published* `available`: what its stock rule and the SKU's
+/// override leave after holding units back (staff see the real figure). 404
+/// when the SKU is unknown to the caller.
 #[utoipa::path(get, path = "/api/v1/inventory/{sku}", tag = "stock", operation_id = "getInventory",
     params(("sku" = String, Path, description = "The caller's SKU (product code for staff)")),
     responses((status = 200, description = "Quantities", body = StockView), crate::openapi::Problems),
@@ -81,7 +91,7 @@ pub async fn inventory(
     let code = resolve(&state, &who, &sku)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
-    let mut v = views(&state, &[code], vec![sku.clone()]).await?;
+    let mut v = views(&state, &who, &[code], vec![sku.clone()]).await?;
     let view = v
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("sku {sku}")))?;
@@ -93,6 +103,7 @@ pub async fn inventory(
 /// Either up to 1000 SKUs (`sku=A&sku=B`; unknown SKUs are left out, one
 /// page), or `updated_since=<RFC 3339>` for every product changed since then,
 /// paged with `limit` and `cursor` (the way a storefront keeps its stock in sync).
+/// A channel is shown its published `available` (see `getInventory`).
 #[utoipa::path(get, path = "/api/v1/stock-levels", tag = "stock", operation_id = "getStockLevels",
     params(("sku" = Option<Vec<String>>, Query, max_items = 1000, description = "Repeat for several SKUs (max 1000)"),
            ("updated_since" = Option<String>, Query, format = DateTime, description = "RFC 3339; used when no sku is given"),
@@ -128,7 +139,7 @@ pub async fn stock_levels(
                 named.push(sku.to_owned());
             }
         }
-        let items = views(&state, &codes, named).await?;
+        let items = views(&state, &who, &codes, named).await?;
         return Ok(Json(PageOf {
             items,
             next_cursor: None,
@@ -147,14 +158,15 @@ pub async fn stock_levels(
     let codes: Vec<String> = page.items.iter().map(|l| l.product_code.clone()).collect();
     let skus = match who.channel() {
         Some(c) => state.store.skus_for(c, &codes).await?,
-        None => codes,
+        None => codes.clone(),
     };
-    let items = page
+    let mut items: Vec<StockView> = page
         .items
         .iter()
         .zip(skus)
         .map(|(l, sku)| StockView::new(l, sku))
         .collect();
+    channel_rules::publish(&state, &who, &codes, &mut items).await?;
     Ok(Json(PageOf {
         items,
         next_cursor: page.next_cursor,

@@ -49,7 +49,9 @@ pub struct StockView {
     pub on_hand: i64,
     /// Units held by open orders.
     pub reserved: i64,
-    /// `on_hand - reserved`, never below 0.
+    /// `on_hand - reserved`, never below 0. For a channel token: the
+    /// channel's published availability (its stock rule and the SKU's
+    /// override applied); staff see the real figure.
     pub available: i64,
     /// Units physically here but not sellable (not part of `on_hand`).
     pub damaged: i64,

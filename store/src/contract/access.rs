@@ -16,6 +16,7 @@ pub async fn tokens_and_channels(store: &dyn Store) {
         allowed_ips: vec!["10.0.0.0/8".to_owned(), "2001:db8::/32".to_owned()],
         rate_limit_per_second: Some(25),
         webhook_disabled: false,
+        stock_rule: Default::default(),
         created_at: t(1),
         updated_at: t(1),
     };
@@ -27,6 +28,7 @@ pub async fn tokens_and_channels(store: &dyn Store) {
         allowed_ips: vec![],
         rate_limit_per_second: None,
         webhook_disabled: true,
+        stock_rule: Default::default(),
         created_at: t(2),
         updated_at: t(2),
     };

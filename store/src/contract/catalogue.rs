@@ -67,6 +67,7 @@ pub async fn sku_resolution(store: &dyn Store) {
         channel_id: "ch_sku_a".to_owned(),
         sku: sku.to_owned(),
         product_code: code.to_owned(),
+        stock_rule: Default::default(),
     };
     store
         .put_sku_mapping(&map("A-1", "sku-p1"))

@@ -14,7 +14,11 @@
 use scylla::DeserializeRow;
 
 use super::Inner;
-use super::codec::{Values, at, blob, boolean, opt_big, opt_text, required, text, text_list, time};
+use agusto_schemas::ChannelStockRule;
+
+use super::codec::{
+    Values, at, big, blob, boolean, opt_big, opt_text, required, text, text_list, time,
+};
 use super::statements::Stmt;
 use crate::{Channel, Error, Result, Role, TokenRecord};
 
@@ -30,6 +34,9 @@ struct ChannelRow {
     webhook_disabled: Option<bool>,
     created_at: Option<i64>,
     updated_at: Option<i64>,
+    stock_buffer: Option<i64>,
+    stock_buffer_percent: Option<i64>,
+    stock_floor: Option<i64>,
 }
 
 impl ChannelRow {
@@ -49,6 +56,12 @@ impl ChannelRow {
             webhook_disabled: required(self.webhook_disabled, "channel webhook_disabled")?,
             created_at: time(required(self.created_at, "channel created_at")?)?,
             updated_at: time(required(self.updated_at, "channel updated_at")?)?,
+            // Null on rows written before the rule columns: no rule.
+            stock_rule: ChannelStockRule {
+                stock_buffer: self.stock_buffer.unwrap_or(0),
+                stock_buffer_percent: self.stock_buffer_percent.unwrap_or(0),
+                stock_floor: self.stock_floor.unwrap_or(0),
+            },
         })
     }
 }
@@ -96,6 +109,9 @@ fn channel_fields(c: &Channel) -> Values {
         boolean(c.webhook_disabled),
         at(&c.created_at),
         at(&c.updated_at),
+        big(c.stock_rule.stock_buffer),
+        big(c.stock_rule.stock_buffer_percent),
+        big(c.stock_rule.stock_floor),
     ]
 }
 
@@ -243,7 +259,6 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scylla::codec::big;
 
     #[test]
     fn channel_rows_decode_empty_lists_and_large_limits() {
@@ -257,9 +272,21 @@ mod tests {
             webhook_disabled: Some(true),
             created_at: Some(1),
             updated_at: Some(2),
+            stock_buffer: None,
+            stock_buffer_percent: Some(40),
+            stock_floor: None,
         };
         let c = row.into_channel().expect("channel");
         assert!(c.allowed_ips.is_empty());
+        assert_eq!(
+            c.stock_rule,
+            agusto_schemas::ChannelStockRule {
+                stock_buffer: 0,
+                stock_buffer_percent: 40,
+                stock_floor: 0,
+            },
+            "null rule columns (rows from before the rule) are 0"
+        );
         assert_eq!(c.rate_limit_per_second, Some(u32::MAX));
         assert_eq!(channel_fields(&c)[4], big(i64::from(u32::MAX)));
     }

@@ -8,15 +8,15 @@
 //! edit's old key may be left behind; listings re-check rows against the
 //! base table where that matters. Neither is on the hot path, so no LWT.
 
-use agusto_schemas::Timestamp;
+use agusto_schemas::{SkuStockRule, Timestamp};
 
 use super::Inner;
 use super::codec::{
-    at, boolean, cursor, cursor_payload, fetch_size, limit, merge_sorted, opt_text, page, required,
-    text, time,
+    at, boolean, cursor, cursor_payload, fetch_size, limit, merge_sorted, opt_big, opt_text, page,
+    required, text, time,
 };
 use super::statements::Stmt;
-use crate::{Page, Product, Result, SkuMapping};
+use crate::{ChannelSku, Page, Product, Result, SkuMapping};
 
 /// Cursor tag of `list_products`; the payload is the last product code.
 const PRODUCTS: &str = "p";
@@ -126,11 +126,23 @@ impl Inner {
         let mut ops = vec![
             (
                 Stmt::PutSkuMapping,
-                vec![text(&m.channel_id), text(&m.sku), text(&m.product_code)],
+                vec![
+                    text(&m.channel_id),
+                    text(&m.sku),
+                    text(&m.product_code),
+                    opt_big(m.stock_rule.stock_buffer),
+                    opt_big(m.stock_rule.stock_max),
+                ],
             ),
             (
                 Stmt::PutSkuByProduct,
-                vec![text(&m.channel_id), text(&m.product_code), text(&m.sku)],
+                vec![
+                    text(&m.channel_id),
+                    text(&m.product_code),
+                    text(&m.sku),
+                    opt_big(m.stock_rule.stock_buffer),
+                    opt_big(m.stock_rule.stock_max),
+                ],
             ),
         ];
         if let Some(old) = old.filter(|p| *p != m.product_code) {
@@ -165,6 +177,38 @@ impl Inner {
                     .await?
                     .unwrap_or_else(|| code.clone()),
             )
+        });
+        futures::future::try_join_all(reads).await
+    }
+
+    /// Each product's SKU for a channel with the mapping's stock-rule
+    /// override, in input order: the smallest mapped SKU, else the product
+    /// code (no override).
+    pub(crate) async fn channel_skus(
+        &self,
+        channel: &str,
+        codes: &[String],
+    ) -> Result<Vec<ChannelSku>> {
+        let reads = codes.iter().map(|code| async move {
+            let row = self
+                .row::<(String, Option<i64>, Option<i64>)>(
+                    Stmt::FirstSkuRuleOfProduct,
+                    vec![text(channel), text(code)],
+                )
+                .await?;
+            Ok::<_, crate::Error>(match row {
+                Some((sku, stock_buffer, stock_max)) => ChannelSku {
+                    sku,
+                    stock_rule: SkuStockRule {
+                        stock_buffer,
+                        stock_max,
+                    },
+                },
+                None => ChannelSku {
+                    sku: code.clone(),
+                    stock_rule: SkuStockRule::default(),
+                },
+            })
         });
         futures::future::try_join_all(reads).await
     }

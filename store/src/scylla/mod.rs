@@ -121,6 +121,7 @@ mod migrations;
 mod order_lists;
 mod orders;
 mod outbox;
+mod published;
 mod returns;
 mod sagas;
 mod schema;

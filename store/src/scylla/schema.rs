@@ -1,4 +1,4 @@
-//! The tables, as CQL kept in code: migrations `V1` and `V2`.
+//! The tables, as CQL kept in code: migrations `V1` to `V9`.
 //!
 //! Every table is shaped for one query of [`crate::Store`]:
 //!
@@ -7,11 +7,14 @@
 //! | `products` | `product_code` | `get_product`, `resolve_sku` (does the code exist?) |
 //! | `products_by_active` | `((active), product_code)` | `list_products` (one partition, or both merged) |
 //! | `sku_mappings` | `((channel_id), sku)` | `resolve_sku` (explicit mapping) |
-//! | `skus_by_product` | `((channel_id, product_code), sku)` | `skus_for` (first row = smallest SKU), `resolve_sku` (is the code hidden by a mapping?) |
-//! | `stock_levels` | `product_code` | `stock_levels`, `all_stock_levels` (scan), the writer's previous `updated_at` |
+//! | `skus_by_product` | `((channel_id, product_code), sku)` | `skus_for`, `channel_skus` (first row = smallest SKU, with its stock-rule override), `resolve_sku` (is the code hidden by a mapping?) |
+//! | `stock_levels` | `product_code` (`damaged`: V7) | `stock_levels`, `all_stock_levels` (scan), the writer's previous `updated_at` |
 //! | `stock_by_update` | `((shard), updated_at, product_code)` | `stock_updated_since` (shards merged) |
 //! | `movements` | `((product_code), version)` | `movements` (oldest first), `ledger_sums` (scan) |
 //! | `reservations` | `((order_id), product_code)` | `reservations_for_order`, `all_reservations` (scan, `load_partition`) |
+//! | `order_returns` (V8) | `order_id` | every return of an order as JSON, changed by LWT on `rev`: `request_return`, `put_received_return`, `returns_for_order` |
+//! | `returns_by_id` (V8) | `return_id` | `get_return` (which order's row holds it) |
+//! | `returns_by_status` (V8) | `((status), return_id)` | `list_returns` (the receiving list; entries kept when the order's row confirms them) |
 //! | `sagas` (V5) | `((stock_partition), order_id)` | `sagas`: the saga steps under way of a home partition |
 //! | `applied_offsets` | `((log_name, log_partition))` | `applied_offset` |
 //! | `stock_changes` (V2) | `((change_id), stock_partition)` | `stock_changes`: a partition's record of a receipt or adjustment (TTL: its `expires_at`) |
@@ -33,7 +36,8 @@
 //! | `deliveries_by_status` | `((status, shard), position DESC, id DESC)` | `list_deliveries` of a status |
 //! | `deliveries_by_channel` | `((channel_id), position DESC, id DESC)` | `list_deliveries` of a channel |
 //! | `deliveries_by_channel_status` | `((channel_id, status), position DESC, id DESC)` | `list_deliveries` of a channel and status |
-//! | `channels` | `id` | `get_channel`, `list_channels` (scan; channels are few) |
+//! | `channels` | `id` | `get_channel`, `list_channels` (scan; channels are few); stock rule columns (V9) |
+//! | `published_stock` (V9) | `((product_code), channel_id)` | `published_stock`, `put_published_stock`: what the fan-out last sent each channel |
 //! | `tokens` | `id` | `revoke_token`, the token behind a hash |
 //! | `tokens_by_hash` | `token_hash` | `token_by_hash`; claimed `IF NOT EXISTS`, so a hash has one token |
 //! | `live_tokens_by_role` | `((token_role), id)` | `has_admin_token` |
@@ -314,4 +318,22 @@ pub(super) const V8: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS order_returns (order_id text PRIMARY KEY, returns text, rev bigint)",
     "CREATE TABLE IF NOT EXISTS returns_by_id (return_id text PRIMARY KEY, order_id text)",
     "CREATE TABLE IF NOT EXISTS returns_by_status (status text, return_id text, order_id text, PRIMARY KEY ((status), return_id))",
+];
+
+/// Version 9: published availability per channel: each channel's stock rule, each SKU
+/// mapping's override of it (on both mapping tables, so `channel_skus`
+/// reads it with the SKU), and what the webhook fan-out last sent each
+/// channel about each product. Null rule columns (rows written before)
+/// mean 0 / no override.
+pub(super) const V9: &[&str] = &[
+    "ALTER TABLE channels ADD stock_buffer bigint",
+    "ALTER TABLE channels ADD stock_buffer_percent bigint",
+    "ALTER TABLE channels ADD stock_floor bigint",
+    "ALTER TABLE sku_mappings ADD stock_buffer bigint",
+    "ALTER TABLE sku_mappings ADD stock_max bigint",
+    "ALTER TABLE skus_by_product ADD stock_buffer bigint",
+    "ALTER TABLE skus_by_product ADD stock_max bigint",
+    // PK ((product_code), channel_id): the fan-out reads a product's
+    // records for every channel at once.
+    "CREATE TABLE IF NOT EXISTS published_stock (product_code text, channel_id text, on_hand bigint, available bigint, damaged bigint, position bigint, PRIMARY KEY ((product_code), channel_id))",
 ];

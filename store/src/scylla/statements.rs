@@ -51,14 +51,20 @@ statements! {
     ListProductsAfter = "SELECT product_code, name, active, barcode, updated_at FROM products_by_active WHERE active = ? AND product_code > ? LIMIT ?";
     /// channel_id, sku
     GetSkuMapping = "SELECT product_code FROM sku_mappings WHERE channel_id = ? AND sku = ?";
-    /// channel_id, sku, product_code
-    PutSkuMapping = "INSERT INTO sku_mappings (channel_id, sku, product_code) VALUES (?, ?, ?)";
-    /// channel_id, product_code, sku
-    PutSkuByProduct = "INSERT INTO skus_by_product (channel_id, product_code, sku) VALUES (?, ?, ?)";
+    /// channel_id, sku, product_code, stock_buffer, stock_max
+    PutSkuMapping = "INSERT INTO sku_mappings (channel_id, sku, product_code, stock_buffer, stock_max) VALUES (?, ?, ?, ?, ?)";
+    /// channel_id, product_code, sku, stock_buffer, stock_max
+    PutSkuByProduct = "INSERT INTO skus_by_product (channel_id, product_code, sku, stock_buffer, stock_max) VALUES (?, ?, ?, ?, ?)";
     /// channel_id, product_code, sku
     DelSkuByProduct = "DELETE FROM skus_by_product WHERE channel_id = ? AND product_code = ? AND sku = ?";
     /// channel_id, product_code
     FirstSkuOfProduct = "SELECT sku FROM skus_by_product WHERE channel_id = ? AND product_code = ? LIMIT 1";
+    /// channel_id, product_code
+    FirstSkuRuleOfProduct = "SELECT sku, stock_buffer, stock_max FROM skus_by_product WHERE channel_id = ? AND product_code = ? LIMIT 1";
+    /// product_code
+    GetPublishedStock = "SELECT channel_id, on_hand, available, damaged, position FROM published_stock WHERE product_code = ?";
+    /// product_code, channel_id, on_hand, available, damaged, position
+    PutPublishedStock = "INSERT INTO published_stock (product_code, channel_id, on_hand, available, damaged, position) VALUES (?, ?, ?, ?, ?, ?)";
 
     // ---- stock ----------------------------------------------------------
     /// product_code
@@ -265,16 +271,16 @@ statements! {
     ListDlvChannelStatusAfter = "SELECT position, id FROM deliveries_by_channel_status WHERE channel_id = ? AND status = ? AND (position, id) < (?, ?) LIMIT ?";
 
     // ---- channels and tokens ----------------------------------------------
-    /// id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at (LWT)
-    InsertChannel = "INSERT INTO channels (id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
-    /// name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, id, stored created_at (LWT).
+    /// id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, stock_buffer, stock_buffer_percent, stock_floor (LWT)
+    InsertChannel = "INSERT INTO channels (id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, stock_buffer, stock_buffer_percent, stock_floor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
+    /// name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, stock_buffer, stock_buffer_percent, stock_floor, id, stored created_at (LWT).
     /// `created_at` never changes, so the condition means "the channel exists"
     /// (`IF EXISTS` on UPDATE needs Cassandra 2.1.1+).
-    UpdateChannel = "UPDATE channels SET name = ?, webhook_url = ?, webhook_secret = ?, allowed_ips = ?, rate_limit_per_second = ?, webhook_disabled = ?, created_at = ?, updated_at = ? WHERE id = ? IF created_at = ?";
+    UpdateChannel = "UPDATE channels SET name = ?, webhook_url = ?, webhook_secret = ?, allowed_ips = ?, rate_limit_per_second = ?, webhook_disabled = ?, created_at = ?, updated_at = ?, stock_buffer = ?, stock_buffer_percent = ?, stock_floor = ? WHERE id = ? IF created_at = ?";
     /// id
-    GetChannel = "SELECT id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at FROM channels WHERE id = ?";
+    GetChannel = "SELECT id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, stock_buffer, stock_buffer_percent, stock_floor FROM channels WHERE id = ?";
     /// (none; paged full scan)
-    AllChannels = "SELECT id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at FROM channels";
+    AllChannels = "SELECT id, name, webhook_url, webhook_secret, allowed_ips, rate_limit_per_second, webhook_disabled, created_at, updated_at, stock_buffer, stock_buffer_percent, stock_floor FROM channels";
     /// token_hash, id (LWT)
     ClaimTokenHash = "INSERT INTO tokens_by_hash (token_hash, id) VALUES (?, ?) IF NOT EXISTS";
     /// token_hash, id (LWT)

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use super::ScyllaStore;
 use super::statements::Stmt;
 use crate::{
-    Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
-    ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch, StockChange, Store,
-    TokenRecord,
+    Channel, ChannelSku, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product,
+    PublishedStock, Result, ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch,
+    StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -51,6 +51,14 @@ impl Store for ScyllaStore {
 
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>> {
         self.inner.skus_for(channel_id, product_codes).await
+    }
+
+    async fn channel_skus(
+        &self,
+        channel_id: &str,
+        product_codes: &[String],
+    ) -> Result<Vec<ChannelSku>> {
+        self.inner.channel_skus(channel_id, product_codes).await
     }
 
     async fn stock_levels(&self, product_codes: &[String]) -> Result<Vec<StockLevel>> {
@@ -221,6 +229,14 @@ impl Store for ScyllaStore {
 
     async fn fanout_position(&self) -> Result<i64> {
         self.inner.fanout_position().await
+    }
+
+    async fn published_stock(&self, product_codes: &[String]) -> Result<Vec<PublishedStock>> {
+        self.inner.published_stock(product_codes).await
+    }
+
+    async fn put_published_stock(&self, records: &[PublishedStock]) -> Result<()> {
+        self.inner.put_published_stock(records).await
     }
 
     async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>> {

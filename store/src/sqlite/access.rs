@@ -2,11 +2,14 @@
 
 use rusqlite::{Connection, Row, params};
 
+use agusto_schemas::ChannelStockRule;
+
 use super::codec::{from_json, is_unique_violation, micros, time, to_json};
 use crate::{Channel, Error, Result, Role, TokenRecord};
 
 const CHANNEL_COLUMNS: &str = "id, name, webhook_url, webhook_secret, allowed_ips, \
-     rate_limit_per_second, webhook_disabled, created_at, updated_at";
+     rate_limit_per_second, webhook_disabled, created_at, updated_at, \
+     stock_buffer, stock_buffer_percent, stock_floor";
 
 fn channel(row: &Row<'_>) -> Result<Channel> {
     let allowed_ips: String = row.get(4)?;
@@ -20,6 +23,11 @@ fn channel(row: &Row<'_>) -> Result<Channel> {
         webhook_disabled: row.get(6)?,
         created_at: time(row.get(7)?)?,
         updated_at: time(row.get(8)?)?,
+        stock_rule: ChannelStockRule {
+            stock_buffer: row.get(9)?,
+            stock_buffer_percent: row.get(10)?,
+            stock_floor: row.get(11)?,
+        },
     })
 }
 
@@ -42,8 +50,9 @@ pub(crate) fn insert_channel(conn: &Connection, c: &Channel) -> Result<()> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO channels (id, name, webhook_url, webhook_secret, allowed_ips,
-                 rate_limit_per_second, webhook_disabled, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 rate_limit_per_second, webhook_disabled, created_at, updated_at,
+                 stock_buffer, stock_buffer_percent, stock_floor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             c.id,
@@ -54,7 +63,10 @@ pub(crate) fn insert_channel(conn: &Connection, c: &Channel) -> Result<()> {
             c.rate_limit_per_second,
             c.webhook_disabled,
             micros(&c.created_at),
-            micros(&c.updated_at)
+            micros(&c.updated_at),
+            c.stock_rule.stock_buffer,
+            c.stock_rule.stock_buffer_percent,
+            c.stock_rule.stock_floor
         ]);
     match inserted {
         Ok(_) => Ok(()),
@@ -71,7 +83,8 @@ pub(crate) fn update_channel(conn: &Connection, c: &Channel) -> Result<()> {
         .prepare_cached(
             "UPDATE channels SET name = ?2, webhook_url = ?3, webhook_secret = ?4,
                  allowed_ips = ?5, rate_limit_per_second = ?6, webhook_disabled = ?7,
-                 created_at = ?8, updated_at = ?9
+                 created_at = ?8, updated_at = ?9, stock_buffer = ?10,
+                 stock_buffer_percent = ?11, stock_floor = ?12
              WHERE id = ?1",
         )?
         .execute(params![
@@ -83,7 +96,10 @@ pub(crate) fn update_channel(conn: &Connection, c: &Channel) -> Result<()> {
             c.rate_limit_per_second,
             c.webhook_disabled,
             micros(&c.created_at),
-            micros(&c.updated_at)
+            micros(&c.updated_at),
+            c.stock_rule.stock_buffer,
+            c.stock_rule.stock_buffer_percent,
+            c.stock_rule.stock_floor
         ])?;
     if changed == 0 {
         return Err(Error::Conflict(format!("no channel {}", c.id)));

@@ -3,7 +3,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params};
 
 use super::codec::{cursor, cursor_payload, fetch_size, micros, page, time};
-use crate::{Page, Product, Result, SkuMapping};
+use agusto_schemas::SkuStockRule;
+
+use crate::{ChannelSku, Page, Product, Result, SkuMapping};
 
 /// Cursor tag of `list_products`; the payload is the last product code.
 const PRODUCTS: &str = "p";
@@ -81,10 +83,18 @@ pub(crate) fn list_products(
 /// Maps a channel SKU to a product, replacing the SKU's earlier mapping.
 pub(crate) fn put_sku_mapping(conn: &Connection, m: &SkuMapping) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO sku_mappings (channel_id, sku, product_code) VALUES (?1, ?2, ?3)
-         ON CONFLICT (channel_id, sku) DO UPDATE SET product_code = excluded.product_code",
+        "INSERT INTO sku_mappings (channel_id, sku, product_code, stock_buffer, stock_max)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (channel_id, sku) DO UPDATE SET product_code = excluded.product_code,
+             stock_buffer = excluded.stock_buffer, stock_max = excluded.stock_max",
     )?
-    .execute(params![m.channel_id, m.sku, m.product_code])?;
+    .execute(params![
+        m.channel_id,
+        m.sku,
+        m.product_code,
+        m.stock_rule.stock_buffer,
+        m.stock_rule.stock_max
+    ])?;
     Ok(())
 }
 
@@ -118,6 +128,39 @@ pub(crate) fn skus_for(conn: &Connection, channel: &str, codes: &[String]) -> Re
         .map(|code| {
             let sku: Option<String> = stmt.query_row([channel, code.as_str()], |r| r.get(0))?;
             Ok(sku.unwrap_or_else(|| code.clone()))
+        })
+        .collect()
+}
+
+/// Each product's SKU for a channel with the mapping's stock-rule override,
+/// in input order: the smallest mapped SKU, else the product code (no override).
+pub(crate) fn channel_skus(
+    conn: &Connection,
+    channel: &str,
+    codes: &[String],
+) -> Result<Vec<ChannelSku>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sku, stock_buffer, stock_max FROM sku_mappings
+         WHERE channel_id = ?1 AND product_code = ?2 ORDER BY sku LIMIT 1",
+    )?;
+    codes
+        .iter()
+        .map(|code| {
+            let found = stmt
+                .query_row([channel, code.as_str()], |r| {
+                    Ok(ChannelSku {
+                        sku: r.get(0)?,
+                        stock_rule: SkuStockRule {
+                            stock_buffer: r.get(1)?,
+                            stock_max: r.get(2)?,
+                        },
+                    })
+                })
+                .optional()?;
+            Ok(found.unwrap_or_else(|| ChannelSku {
+                sku: code.clone(),
+                stock_rule: SkuStockRule::default(),
+            }))
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -253,6 +253,26 @@ CREATE TABLE returns (
 );
 CREATE INDEX returns_order ON returns (order_id, id);
 CREATE INDEX returns_status ON returns (status, id);
+"#;
+
+/// Version 12: published availability per channel: each channel's stock rule, each SKU
+/// mapping's override of it, and what the webhook fan-out last sent each
+/// channel about each product (`published_stock`, read by product).
+const V12: &str = r#"
+ALTER TABLE channels ADD COLUMN stock_buffer INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE channels ADD COLUMN stock_buffer_percent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE channels ADD COLUMN stock_floor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sku_mappings ADD COLUMN stock_buffer INTEGER;
+ALTER TABLE sku_mappings ADD COLUMN stock_max INTEGER;
+CREATE TABLE published_stock (
+    product_code TEXT NOT NULL,
+    channel_id   TEXT NOT NULL,
+    on_hand      INTEGER NOT NULL,
+    available    INTEGER NOT NULL,
+    damaged      INTEGER NOT NULL,
+    position     INTEGER NOT NULL,
+    PRIMARY KEY (product_code, channel_id)
+) WITHOUT ROWID;
 "#;
 
 /// The schema version of the database `conn` is open on.

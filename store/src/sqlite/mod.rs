@@ -27,6 +27,7 @@ mod delivery_tests;
 mod migrations;
 mod orders;
 mod outbox;
+mod published;
 mod returns;
 mod sagas;
 mod stock;

@@ -4,11 +4,13 @@
 use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
 use async_trait::async_trait;
 
-use super::{SqliteStore, access, catalogue, deliveries, orders, outbox, returns, stock};
+use super::{
+    SqliteStore, access, catalogue, deliveries, orders, outbox, published, returns, stock,
+};
 use crate::{
-    Channel, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product, Result,
-    ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch, StockChange, Store,
-    TokenRecord,
+    Channel, ChannelSku, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product,
+    PublishedStock, Result, ReturnRecord, ReturnRequest, ReturnStatus, SkuMapping, StockBatch,
+    StockChange, Store, TokenRecord,
 };
 
 /// Timestamps are kept to the microsecond (finer parts are truncated).
@@ -53,6 +55,14 @@ impl Store for SqliteStore {
 
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>> {
         self.point(|c| catalogue::skus_for(c, channel_id, product_codes))
+    }
+
+    async fn channel_skus(
+        &self,
+        channel_id: &str,
+        product_codes: &[String],
+    ) -> Result<Vec<ChannelSku>> {
+        self.point(|c| catalogue::channel_skus(c, channel_id, product_codes))
     }
 
     async fn stock_levels(&self, product_codes: &[String]) -> Result<Vec<StockLevel>> {
@@ -289,6 +299,16 @@ impl Store for SqliteStore {
 
     async fn fanout_position(&self) -> Result<i64> {
         self.read(deliveries::fanout_position).await
+    }
+
+    async fn published_stock(&self, product_codes: &[String]) -> Result<Vec<PublishedStock>> {
+        let codes = product_codes.to_vec();
+        self.read(move |c| published::read(c, &codes)).await
+    }
+
+    async fn put_published_stock(&self, records: &[PublishedStock]) -> Result<()> {
+        let records = records.to_vec();
+        self.write(move |tx| published::put(tx, &records)).await
     }
 
     async fn due_deliveries(&self, now: Timestamp, limit: usize) -> Result<Vec<Delivery>> {

@@ -74,6 +74,7 @@ contract_tests!(
     load_partition_returns_what_batches_wrote,
     writers_are_fenced_by_a_newer_claim,
     tokens_and_channels,
+    channel_stock_rules_round_trip,
     outbox_positions_follow_writes,
     fan_out_is_idempotent,
     due_deliveries_respect_queue_heads,

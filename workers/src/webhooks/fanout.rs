@@ -1,11 +1,14 @@
 //! Fan-out: turns outbox events into one delivery per subscribed channel,
-//! with the webhook body fixed at that moment (the channel's own SKU filled in).
+//! with the webhook body fixed at that moment (the channel's own SKU and,
+//! for `stock.changed`, its published `available` filled in; a stock event
+//! that changes nothing the channel can see is not sent to it).
 
 use agusto_schemas::{Event, EventType, stable_id};
 use agusto_store::{Channel, Delivery, DeliveryStatus, Store};
 use serde_json::json;
 
 use crate::webhooks::metrics::QUEUE_PUSHED;
+use crate::webhooks::shown_stock::ShownStock;
 
 /// Most events fanned out per round.
 const ROUND: usize = 500;
@@ -24,10 +27,24 @@ pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
         .filter(|c| c.webhook_url.is_some())
         .collect();
     let now = agusto_schemas::now();
+    let mut shown = ShownStock::load(store, &events).await?;
     let mut deliveries = Vec::new();
     for (position, event) in &events {
         for channel in channels.iter().filter(|c| subscribed(c, event)) {
-            let payload = payload(store, channel, event).await?;
+            let data = match (&event.event_type, &event.product_code) {
+                (EventType::StockChanged, Some(code)) => {
+                    match shown
+                        .data_for(store, channel, *position, event, code)
+                        .await?
+                    {
+                        Some(data) => data,
+                        // Nothing the channel can see changed.
+                        None => continue,
+                    }
+                }
+                _ => event.data.clone(),
+            };
+            let payload = payload(event, data);
             let key = event
                 .product_code
                 .clone()
@@ -50,6 +67,9 @@ pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
             });
         }
     }
+    // Records first: a round that dies before its deliveries are written
+    // is repeated, and then delivers the events it recorded (see `shown_stock`).
+    shown.save(store).await?;
     store.fan_out(&deliveries, last).await?;
     for d in &deliveries {
         QUEUE_PUSHED.with_label_values(&[&d.channel_id]).inc();
@@ -58,7 +78,8 @@ pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
 }
 
 /// Order events go to their channel; stock events to every channel (each
-/// sees every product, under its own SKU).
+/// sees every product, under its own SKU), except a rule change's, which
+/// goes to the channel whose rule changed.
 fn subscribed(channel: &Channel, event: &Event) -> bool {
     match &event.channel_id {
         Some(c) => *c == channel.id,
@@ -66,26 +87,12 @@ fn subscribed(channel: &Channel, event: &Event) -> bool {
     }
 }
 
-async fn payload(
-    store: &dyn Store,
-    channel: &Channel,
-    event: &Event,
-) -> agusto_store::Result<serde_json::Value> {
-    let mut data = event.data.clone();
-    if event.event_type == EventType::StockChanged
-        && let Some(code) = &event.product_code
-    {
-        let sku = store
-            .skus_for(&channel.id, std::slice::from_ref(code))
-            .await?;
-        if let Some(s) = sku.into_iter().next() {
-            data["sku"] = json!(s);
-        }
-    }
-    Ok(json!({
+/// The webhook body of `event` with the channel's `data`.
+fn payload(event: &Event, data: serde_json::Value) -> serde_json::Value {
+    json!({
         "id": event.id,
         "type": event.event_type.as_str(),
         "created_at": event.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "data": data,
-    }))
+    })
 }

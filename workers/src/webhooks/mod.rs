@@ -16,6 +16,7 @@ pub mod fanout;
 pub mod lease;
 pub mod metrics;
 pub mod ranges;
+mod shown_stock;
 pub mod signing;
 pub mod target;
 
