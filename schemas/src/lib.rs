@@ -21,6 +21,7 @@ pub use envelope::{
 pub use event::{Event, EventType};
 pub use order::{
     NewOrder, Order, OrderAction, OrderCommand, OrderLine, OrderReply, OrderStatus, StatusChange,
+    stock_lines,
 };
 pub use partition::partition_for;
 pub use saga::{Saga, SagaKind, order_home};

@@ -94,15 +94,47 @@ pub struct OrderLine {
     pub product_code: String,
     /// Units ordered (> 0).
     pub quantity: i64,
+    /// For a line on a bundle: the units of each component the line holds
+    /// (the bundle's component quantity × `quantity`); empty for a plain
+    /// product, which holds `quantity` of `product_code` itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<crate::ProductQty>,
 }
 
-impl From<&OrderLine> for crate::ProductQty {
-    fn from(l: &OrderLine) -> Self {
-        crate::ProductQty {
-            product_code: l.product_code.clone(),
-            quantity: l.quantity,
+impl OrderLine {
+    /// A line on a plain product.
+    pub fn plain(sku: &str, product_code: &str, quantity: i64) -> Self {
+        OrderLine {
+            sku: sku.to_owned(),
+            product_code: product_code.to_owned(),
+            quantity,
+            components: Vec::new(),
         }
     }
+}
+
+/// The stock an order's lines hold: each plain line's product, each bundle
+/// line's components, summed per product, in the order first named.
+pub fn stock_lines(lines: &[OrderLine]) -> Vec<crate::ProductQty> {
+    let mut out: Vec<crate::ProductQty> = Vec::with_capacity(lines.len());
+    let mut add = |code: &str, quantity: i64| match out.iter_mut().find(|w| w.product_code == code)
+    {
+        Some(w) => w.quantity = w.quantity.saturating_add(quantity),
+        None => out.push(crate::ProductQty {
+            product_code: code.to_owned(),
+            quantity,
+        }),
+    };
+    for l in lines {
+        if l.components.is_empty() {
+            add(&l.product_code, l.quantity);
+        } else {
+            for c in &l.components {
+                add(&c.product_code, c.quantity);
+            }
+        }
+    }
+    out
 }
 
 /// One entry of an order's status history.

@@ -8,6 +8,7 @@
 //! millisecond precision, which every backend keeps.
 
 mod access;
+mod bundles;
 mod catalogue;
 mod channel_rules;
 mod claims;
@@ -23,6 +24,7 @@ mod stock;
 mod stock_changes;
 
 pub use access::tokens_and_channels;
+pub use bundles::bundles_know_their_components_both_ways;
 pub use catalogue::{catalogue_round_trip, sku_resolution};
 pub use channel_rules::channel_stock_rules_round_trip;
 pub use claims::{
@@ -73,4 +75,5 @@ pub async fn run_all(store: &dyn Store) {
     queue_heads_survive_concurrent_changes(store).await;
     next_delivery_due_is_earliest_pending(store).await;
     returns_are_limited_by_what_was_dispatched(store).await;
+    bundles_know_their_components_both_ways(store).await;
 }

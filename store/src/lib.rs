@@ -18,7 +18,9 @@ pub mod contract;
 pub use records::*;
 pub use returns::*;
 
-use agusto_schemas::{Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
+use agusto_schemas::{
+    Movement, Order, OrderStatus, ProductQty, Reservation, StockLevel, Timestamp,
+};
 use async_trait::async_trait;
 
 /// Errors of every store backend.
@@ -231,7 +233,8 @@ pub trait Store: Send + Sync + 'static {
         let orders = open
             .into_iter()
             .filter(|o| {
-                let codes = o.lines.iter().map(|l| l.product_code.as_str());
+                let wanted = agusto_schemas::stock_lines(&o.lines);
+                let codes = wanted.iter().map(|l| l.product_code.as_str());
                 agusto_schemas::order_home(&o.id, codes, partitions) == partition
             })
             .collect();
@@ -248,6 +251,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The sagas whose home is stock partition `partition`.
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>>;
+
+    // ---- bundles -----------------------------------------------------------
+
+    /// Makes `bundle` a bundle of `components` (each a plain product, once),
+    /// replacing its earlier components; no components: a plain product.
+    async fn put_bundle(&self, bundle: &str, components: &[ProductQty]) -> Result<()>;
+
+    /// The components of those of `codes` that are bundles, by bundle code
+    /// (plain products are left out).
+    async fn bundle_components(&self, codes: &[String]) -> Result<Vec<(String, Vec<ProductQty>)>>;
+
+    /// The bundles `component` is part of.
+    async fn bundles_containing(&self, component: &str) -> Result<Vec<String>>;
 
     // ---- returns -----------------------------------------------------------
 

@@ -32,6 +32,7 @@ fn place(order_id: &str, channel: &str, lines: &[(&str, i64)]) -> OrderCommand {
         lines: lines
             .iter()
             .map(|(c, q)| OrderLine {
+                components: Vec::new(),
                 sku: c.to_string(),
                 product_code: c.to_string(),
                 quantity: *q,

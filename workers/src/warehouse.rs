@@ -11,7 +11,7 @@ use std::time::Duration;
 use agusto_bus::Bus;
 use agusto_schemas::{
     AdjustmentChange, OrderCommand, OrderReply, ProductQty, ReturnedQty, StockCommand, StockLevel,
-    StockReply,
+    StockReply, stock_lines,
 };
 use agusto_store::Store;
 
@@ -296,12 +296,16 @@ impl Warehouse {
                 {
                     return Ok(r);
                 }
-                self.home(order_id, new.lines.iter().map(|l| l.product_code.as_str()))
+                let wanted = stock_lines(&new.lines);
+                self.home(order_id, wanted.iter().map(|l| l.product_code.as_str()))
             }
             OrderCommand::Transition { order_id, .. } => {
                 match self.store.get_order(order_id).await.map_err(gone)? {
                     None => return Ok(OrderReply::NotFound),
-                    Some(o) => self.home(order_id, o.lines.iter().map(|l| l.product_code.as_str())),
+                    Some(o) => {
+                        let wanted = stock_lines(&o.lines);
+                        self.home(order_id, wanted.iter().map(|l| l.product_code.as_str()))
+                    }
                 }
             }
             OrderCommand::ExpireDue { .. } => {

@@ -110,6 +110,7 @@ fn command() -> impl Strategy<Value = StockCommand> {
                         new
                     })
                     .map(|(p, q)| OrderLine {
+                        components: Vec::new(),
                         sku: p.clone(),
                         product_code: p,
                         quantity: q,

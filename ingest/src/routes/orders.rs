@@ -137,6 +137,7 @@ pub async fn place(
             .await?
         {
             Some(code) => lines.push(OrderLine {
+                components: Vec::new(),
                 sku: l.sku.clone(),
                 product_code: code,
                 quantity: l.quantity,

@@ -142,6 +142,15 @@ pub(super) fn order_line_value(l: &OrderLine) -> Value {
         ("sku", string(&l.sku)),
         ("product_code", string(&l.product_code)),
         ("quantity", Value::Long(l.quantity)),
+        (
+            "components",
+            array(&l.components, |c| {
+                record(vec![
+                    ("product_code", string(&c.product_code)),
+                    ("quantity", Value::Long(c.quantity)),
+                ])
+            }),
+        ),
     ])
 }
 
@@ -152,5 +161,12 @@ pub(super) fn order_line_from_value(v: Value) -> Result<OrderLine, CodecError> {
         sku: r.string("sku")?,
         product_code: r.string("product_code")?,
         quantity: r.long("quantity")?,
+        components: r.array("components", |v| {
+            let mut c = Fields::of("LineComponent", v)?;
+            Ok(crate::ProductQty {
+                product_code: c.string("product_code")?,
+                quantity: c.long("quantity")?,
+            })
+        })?,
     })
 }

@@ -141,6 +141,7 @@ pub(super) fn order(
         lines: lines
             .iter()
             .map(|(code, quantity)| OrderLine {
+                components: Vec::new(),
                 sku: format!("sku-{code}"),
                 product_code: (*code).to_owned(),
                 quantity: *quantity,

@@ -51,7 +51,7 @@ async fn load(store: &dyn Store) -> PartitionState {
 
 /// A saga of `order` at `step`, kept by `home`.
 fn saga(order: &agusto_schemas::Order, home: u32, step: u64) -> Saga {
-    let lines: Vec<ProductQty> = order.lines.iter().map(ProductQty::from).collect();
+    let lines: Vec<ProductQty> = agusto_schemas::stock_lines(&order.lines);
     Saga {
         order: order.clone(),
         home,

@@ -18,11 +18,11 @@
 use scylla::client::session::Session;
 use scylla::statement::Statement;
 
-use super::schema::{V1, V2, V3, V4, V5, V6, V7, V8, V9};
+use super::schema::{V1, V2, V3, V4, V5, V6, V7, V8, V9, V10};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub(super) const MIGRATIONS: &[&[&str]] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The schema version this build brings a keyspace to.
 pub(super) fn known_version() -> i64 {

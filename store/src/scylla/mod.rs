@@ -108,6 +108,7 @@
 //!   older servers.
 
 mod access;
+mod bundles;
 mod catalogue;
 mod codec;
 mod deliveries;

@@ -133,8 +133,8 @@ impl Inner {
             let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
             for o in self.get_orders(&chunk).await? {
                 if o.status.holds_stock() {
-                    for line in &o.lines {
-                        *totals.entry(line.product_code.clone()).or_default() += line.quantity;
+                    for line in agusto_schemas::stock_lines(&o.lines) {
+                        *totals.entry(line.product_code).or_default() += line.quantity;
                     }
                 }
             }

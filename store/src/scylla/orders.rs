@@ -238,6 +238,7 @@ mod tests {
             channel_id: "ch".into(),
             status,
             lines: vec![OrderLine {
+                components: Vec::new(),
                 sku: "s".into(),
                 product_code: "p".into(),
                 quantity: 2,

@@ -1,4 +1,4 @@
-//! The tables, as CQL kept in code: migrations `V1` to `V9`.
+//! The tables, as CQL kept in code: migrations `V1` to `V10`.
 //!
 //! Every table is shaped for one query of [`crate::Store`]:
 //!
@@ -15,6 +15,8 @@
 //! | `order_returns` (V8) | `order_id` | every return of an order as JSON, changed by LWT on `rev`: `request_return`, `put_received_return`, `returns_for_order` |
 //! | `returns_by_id` (V8) | `return_id` | `get_return` (which order's row holds it) |
 //! | `returns_by_status` (V8) | `((status), return_id)` | `list_returns` (the receiving list; entries kept when the order's row confirms them) |
+//! | `bundle_components` (V10) | `((bundle), component)` | `bundle_components`, `put_bundle` |
+//! | `bundles_by_component` (V10) | `((component), bundle)` | `bundles_containing` (checked against `bundle_components`) |
 //! | `sagas` (V5) | `((stock_partition), order_id)` | `sagas`: the saga steps under way of a home partition |
 //! | `applied_offsets` | `((log_name, log_partition))` | `applied_offset` |
 //! | `stock_changes` (V2) | `((change_id), stock_partition)` | `stock_changes`: a partition's record of a receipt or adjustment (TTL: its `expires_at`) |
@@ -336,4 +338,12 @@ pub(super) const V9: &[&str] = &[
     // PK ((product_code), channel_id): the fan-out reads a product's
     // records for every channel at once.
     "CREATE TABLE IF NOT EXISTS published_stock (product_code text, channel_id text, on_hand bigint, available bigint, damaged bigint, position bigint, PRIMARY KEY ((product_code), channel_id))",
+];
+
+/// Version 10: bundles (kits): each bundle's components, and the bundles
+/// of each component (`bundles_containing`; an entry is kept only while
+/// the bundle still names the component).
+pub(super) const V10: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS bundle_components (bundle text, component text, quantity bigint, PRIMARY KEY ((bundle), component))",
+    "CREATE TABLE IF NOT EXISTS bundles_by_component (component text, bundle text, PRIMARY KEY ((component), bundle))",
 ];

@@ -111,6 +111,18 @@ statements! {
     PutSaga = "INSERT INTO sagas (stock_partition, order_id, saga) VALUES (?, ?, ?)";
     /// stock_partition, order_id
     DelSaga = "DELETE FROM sagas WHERE stock_partition = ? AND order_id = ?";
+    /// bundle
+    GetBundle = "SELECT component, quantity FROM bundle_components WHERE bundle = ?";
+    /// bundle, component, quantity
+    PutBundlePart = "INSERT INTO bundle_components (bundle, component, quantity) VALUES (?, ?, ?)";
+    /// bundle, component
+    DelBundlePart = "DELETE FROM bundle_components WHERE bundle = ? AND component = ?";
+    /// component
+    BundlesOf = "SELECT bundle FROM bundles_by_component WHERE component = ?";
+    /// component, bundle
+    PutBundleOf = "INSERT INTO bundles_by_component (component, bundle) VALUES (?, ?)";
+    /// component, bundle
+    DelBundleOf = "DELETE FROM bundles_by_component WHERE component = ? AND bundle = ?";
     /// order_id (serial read before a conditional write)
     GetOrderReturns = "SELECT returns, rev FROM order_returns WHERE order_id = ?";
     /// order_id, returns (JSON)

@@ -1,6 +1,8 @@
 //! [`Store`] for [`ScyllaStore`]: each call runs on the shared session.
 
-use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
+use agusto_schemas::{
+    Event, Movement, Order, OrderStatus, ProductQty, Reservation, StockLevel, Timestamp,
+};
 use async_trait::async_trait;
 
 use super::ScyllaStore;
@@ -84,6 +86,18 @@ impl Store for ScyllaStore {
 
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
         self.inner.sagas(partition).await
+    }
+
+    async fn put_bundle(&self, bundle: &str, components: &[ProductQty]) -> Result<()> {
+        self.inner.put_bundle(bundle, components).await
+    }
+
+    async fn bundle_components(&self, codes: &[String]) -> Result<Vec<(String, Vec<ProductQty>)>> {
+        self.inner.bundle_components(codes).await
+    }
+
+    async fn bundles_containing(&self, component: &str) -> Result<Vec<String>> {
+        self.inner.bundles_containing(component).await
     }
 
     async fn request_return(

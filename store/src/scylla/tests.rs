@@ -134,6 +134,7 @@ contract_tests!(
     queue_heads_survive_concurrent_changes,
     next_delivery_due_is_earliest_pending,
     returns_are_limited_by_what_was_dispatched,
+    bundles_know_their_components_both_ways,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

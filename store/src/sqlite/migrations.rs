@@ -11,7 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Error, Result, SchemaChange};
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
 
 /// Version 1: catalogue, stock, ledger, holds, orders, outbox, offsets,
 /// channels and tokens. Timestamps are INTEGER microseconds since the epoch.
@@ -273,6 +273,18 @@ CREATE TABLE published_stock (
     position     INTEGER NOT NULL,
     PRIMARY KEY (product_code, channel_id)
 ) WITHOUT ROWID;
+"#;
+
+/// Version 13: bundles (kits): each bundle's components, found by bundle
+/// and by component.
+const V13: &str = r#"
+CREATE TABLE bundle_components (
+    bundle    TEXT NOT NULL,
+    component TEXT NOT NULL,
+    quantity  INTEGER NOT NULL,
+    PRIMARY KEY (bundle, component)
+) WITHOUT ROWID;
+CREATE INDEX bundle_components_by_component ON bundle_components (component, bundle);
 "#;
 
 /// The schema version of the database `conn` is open on.

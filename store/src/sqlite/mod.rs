@@ -19,6 +19,7 @@
 //! rate 42 → 300 ms).
 
 mod access;
+mod bundles;
 mod catalogue;
 mod codec;
 mod deliveries;

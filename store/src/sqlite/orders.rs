@@ -123,7 +123,7 @@ pub(crate) fn open_quantities(conn: &Connection) -> Result<Vec<(String, i64)>> {
     while let Some(row) = rows.next()? {
         let text: String = row.get(0)?;
         let lines: Vec<agusto_schemas::OrderLine> = from_json(&text, "order lines")?;
-        for l in lines {
+        for l in agusto_schemas::stock_lines(&lines) {
             *totals.entry(l.product_code).or_default() += l.quantity;
         }
     }

@@ -1,11 +1,13 @@
 //! [`Store`] for [`SqliteStore`]: each call moves its arguments onto the
 //! blocking pool and runs one read, or one write transaction.
 
-use agusto_schemas::{Event, Movement, Order, OrderStatus, Reservation, StockLevel, Timestamp};
+use agusto_schemas::{
+    Event, Movement, Order, OrderStatus, ProductQty, Reservation, StockLevel, Timestamp,
+};
 use async_trait::async_trait;
 
 use super::{
-    SqliteStore, access, catalogue, deliveries, orders, outbox, published, returns, stock,
+    SqliteStore, access, bundles, catalogue, deliveries, orders, outbox, published, returns, stock,
 };
 use crate::{
     Channel, ChannelSku, Delivery, DeliveryStatus, Lease, LedgerSum, OrderBatch, Page, Product,
@@ -86,6 +88,20 @@ impl Store for SqliteStore {
 
     async fn sagas(&self, partition: u32) -> Result<Vec<agusto_schemas::Saga>> {
         self.read(move |c| super::sagas::read(c, partition)).await
+    }
+
+    async fn put_bundle(&self, bundle: &str, components: &[ProductQty]) -> Result<()> {
+        let (bundle, components) = (bundle.to_owned(), components.to_vec());
+        self.write(move |tx| bundles::put(tx, &bundle, &components))
+            .await
+    }
+
+    async fn bundle_components(&self, codes: &[String]) -> Result<Vec<(String, Vec<ProductQty>)>> {
+        self.point(|c| bundles::components(c, codes))
+    }
+
+    async fn bundles_containing(&self, component: &str) -> Result<Vec<String>> {
+        self.point(|c| bundles::containing(c, component))
     }
 
     async fn request_return(

@@ -84,6 +84,7 @@ contract_tests!(
     queue_heads_survive_concurrent_changes,
     next_delivery_due_is_earliest_pending,
     returns_are_limited_by_what_was_dispatched,
+    bundles_know_their_components_both_ways,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,6 +104,7 @@ fn sample_order(id: &str) -> Order {
         channel_id: "ch_t".to_owned(),
         status: OrderStatus::Reserved,
         lines: vec![OrderLine {
+            components: Vec::new(),
             sku: "S".to_owned(),
             product_code: "P".to_owned(),
             quantity: 2,

@@ -4,7 +4,7 @@
 
 use agusto_schemas::{
     Event, EventType, NewOrder, Order, OrderAction, OrderReply, OrderStatus, ProductQty,
-    StatusChange, StockCommand, Timestamp, stable_id,
+    StatusChange, StockCommand, Timestamp, stable_id, stock_lines,
 };
 use serde_json::json;
 
@@ -34,17 +34,7 @@ pub fn place(new: &NewOrder, same_id: Option<&Order>, same_key: Option<&Order>) 
             ))
         };
     }
-    let mut wanted: Vec<ProductQty> = Vec::with_capacity(new.lines.len());
-    for l in &new.lines {
-        match wanted.iter_mut().find(|w| w.product_code == l.product_code) {
-            Some(w) => w.quantity = w.quantity.saturating_add(l.quantity),
-            None => wanted.push(ProductQty {
-                product_code: l.product_code.clone(),
-                quantity: l.quantity,
-            }),
-        }
-    }
-    Placement::Reserve(wanted)
+    Placement::Reserve(stock_lines(&new.lines))
 }
 
 /// Same external id and the same lines (order of lines ignored).

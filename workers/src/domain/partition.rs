@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use agusto_schemas::{
     NewOrder, Order, OrderAction, OrderCommand, OrderReply, OrderStatus, ProductQty, Saga,
     SagaKind, StockCommand, StockLevel, StockReply, Timestamp, order_home, partition_for,
+    stock_lines,
 };
 
 use super::order::{Placement, place, placed, transition};
@@ -136,11 +137,19 @@ impl PartitionState {
                 lines.iter().map(|l| &l.product_code).collect()
             }
             StockCommand::Order(c) => match c.as_ref() {
-                OrderCommand::Place(n) => n.lines.iter().map(|l| &l.product_code).collect(),
+                OrderCommand::Place(n) => {
+                    let wanted = stock_lines(&n.lines);
+                    return self.know_codes(wanted.iter().map(|l| &l.product_code), at);
+                }
                 _ => Vec::new(),
             },
             _ => Vec::new(),
         };
+        self.know_codes(codes.into_iter(), at);
+    }
+
+    /// Products without a row yet start empty.
+    fn know_codes<'a>(&mut self, codes: impl Iterator<Item = &'a String>, at: Timestamp) {
         for code in codes {
             if !self.stock.levels.contains_key(code) {
                 let empty = StockLevel::empty(code, at);
@@ -256,8 +265,7 @@ impl PartitionState {
             Ok(t) => t,
             Err(r) => return reply(r),
         };
-        let spans = order
-            .lines
+        let spans = stock_lines(&order.lines)
             .iter()
             .any(|l| partition_for(&l.product_code, self.partitions) != self.partition);
         if let (true, Some(command)) = (spans, t.stock.clone()) {
@@ -266,7 +274,7 @@ impl PartitionState {
                     "order {order_id} is being updated; retry"
                 )));
             }
-            let lines: Vec<ProductQty> = order.lines.iter().map(ProductQty::from).collect();
+            let lines: Vec<ProductQty> = stock_lines(&order.lines);
             let parts = self.others(&lines);
             return self.move_spanning(t, command, parts, parked, at, fx);
         }

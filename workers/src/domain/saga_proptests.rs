@@ -193,6 +193,7 @@ impl World {
                         new
                     })
                     .map(|(c, q)| OrderLine {
+                        components: Vec::new(),
                         sku: codes[*c].clone(),
                         product_code: codes[*c].clone(),
                         quantity: *q,

@@ -49,6 +49,7 @@ fn home() -> PartitionState {
 
 fn place(s: &mut PartitionState, id: &str, fx: &mut StockEffects) -> StockReply {
     let line = |p: u32, q| OrderLine {
+        components: Vec::new(),
         sku: code(p),
         product_code: code(p),
         quantity: q,

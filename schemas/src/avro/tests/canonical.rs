@@ -16,9 +16,9 @@ use crate::{Event, OrderEnvelope, ReplyEnvelope, StockEnvelope};
 
 /// fastavro's CRC-64-AVRO fingerprint of every schema file (hex, header byte order).
 const FASTAVRO_FINGERPRINTS: [(&str, &str); 4] = [
-    ("stock_envelope.avsc", "6f35d88d07ae0864"),
-    ("order_envelope.avsc", "79fe7d52076d7fb5"),
-    ("reply_envelope.avsc", "fd39947ed0fb4fd1"),
+    ("stock_envelope.avsc", "cc9a15873a24f0bb"),
+    ("order_envelope.avsc", "aa9b0313cf8af07d"),
+    ("reply_envelope.avsc", "dbb29f17871d1abe"),
     ("event.avsc", "e496384acb38305c"),
 ];
 

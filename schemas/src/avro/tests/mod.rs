@@ -207,14 +207,31 @@ fn stock_envelopes() -> Vec<StockEnvelope> {
 fn order_lines() -> Vec<OrderLine> {
     vec![
         OrderLine {
+            components: Vec::new(),
             sku: "SHIRT-RED-M".into(),
             product_code: "P-RED-SHIRT".into(),
             quantity: 2,
         },
         OrderLine {
+            components: Vec::new(),
             sku: "MUG".into(),
             product_code: "P-MUG".into(),
             quantity: 1,
+        },
+        OrderLine {
+            components: vec![
+                ProductQty {
+                    product_code: "P-MUG".into(),
+                    quantity: 2,
+                },
+                ProductQty {
+                    product_code: "P-TEA".into(),
+                    quantity: 4,
+                },
+            ],
+            sku: "GIFT-SET".into(),
+            product_code: "P-GIFT".into(),
+            quantity: 2,
         },
     ]
 }
