@@ -12,6 +12,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use agusto_schemas::ProductQty;
 use agusto_store::{Channel, ChannelSku, Product, Store, TokenRecord};
 
 /// Entries kept per map before it is emptied (bounds memory).
@@ -78,6 +79,8 @@ pub struct Lookups {
     /// `channel_id NUL product_code`.
     channel_skus: TtlMap<String, ChannelSku>,
     products: TtlMap<String, Option<Product>>,
+    /// A product's bundle components (empty: a plain product).
+    bundles: TtlMap<String, Vec<ProductQty>>,
 }
 
 /// `a NUL b` (neither contains NUL).
@@ -99,6 +102,7 @@ impl Lookups {
             skus: TtlMap::new(),
             channel_skus: TtlMap::new(),
             products: TtlMap::new(),
+            bundles: TtlMap::new(),
         }
     }
 
@@ -189,6 +193,50 @@ impl Lookups {
         Ok(found)
     }
 
+    /// The bundle components of each of `codes` (empty for a plain
+    /// product), in the order of `codes`; misses are read in one call.
+    pub async fn components(
+        &self,
+        store: &dyn Store,
+        codes: &[String],
+    ) -> agusto_store::Result<Vec<Vec<ProductQty>>> {
+        let cached: Vec<Option<Vec<ProductQty>>> = codes
+            .iter()
+            .map(|c| self.bundles.get(c.as_str(), self.ttl))
+            .collect();
+        let missing: Vec<String> = codes
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(code, _)| code.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(cached.into_iter().flatten().collect());
+        }
+        let found = store.bundle_components(&missing).await?;
+        for code in &missing {
+            let parts = found
+                .iter()
+                .find(|(b, _)| b == code)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default();
+            self.bundles.put(code.clone(), parts);
+        }
+        Ok(codes
+            .iter()
+            .zip(cached)
+            .map(|(code, c)| {
+                c.unwrap_or_else(|| {
+                    found
+                        .iter()
+                        .find(|(b, _)| b == code)
+                        .map(|(_, p)| p.clone())
+                        .unwrap_or_default()
+                })
+            })
+            .collect())
+    }
+
     /// A token was revoked: forget every cached token.
     pub fn tokens_changed(&self) {
         self.tokens.clear();
@@ -204,6 +252,7 @@ impl Lookups {
         self.skus.clear();
         self.channel_skus.clear();
         self.products.clear();
+        self.bundles.clear();
     }
 }
 

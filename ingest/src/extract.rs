@@ -52,6 +52,26 @@ fn starts_as_object(body: &[u8]) -> bool {
         == Some(&b'{')
 }
 
+/// For `Option<Vec>` fields of structs: like [`objects`], `null` is `None`.
+pub fn opt_objects<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    Option::<Vec<serde_json::Map<String, serde_json::Value>>>::deserialize(d)?
+        .map(|items| {
+            items
+                .into_iter()
+                .map(|m| {
+                    serde_json::from_value(serde_json::Value::Object(m))
+                        .map_err(serde::de::Error::custom)
+                })
+                .collect()
+        })
+        .transpose()
+}
+
 /// For `Vec` fields of structs (`#[serde(deserialize_with = "objects")]`):
 /// each element must be a JSON object, as for [`ApiJson`] at the top level.
 pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>

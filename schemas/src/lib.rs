@@ -5,6 +5,7 @@
 //! in-process bus and a log such as Kafka can carry the same values.
 
 pub mod avro;
+pub mod bundle;
 pub mod channel_stock;
 pub mod envelope;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod saga;
 pub mod stock;
 
 pub use avro::{AvroMessage, CodecError};
+pub use bundle::{BundleStock, bundle_stock};
 pub use channel_stock::{ChannelStockRule, SkuStockRule, published_available};
 pub use envelope::{
     CommandEnvelope, Keyed, OrderEnvelope, ReplyBody, ReplyEnvelope, ReplyTo, StockEnvelope,

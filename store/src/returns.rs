@@ -1,7 +1,7 @@
 //! Returns of dispatched orders: requested by the channel or staff, then
 //! received by staff line by line (restocked or damaged).
 
-use agusto_schemas::Timestamp;
+use agusto_schemas::{Order, ReturnedQty, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Where a return stands.
@@ -115,4 +115,46 @@ pub fn check_return(
         }
     }
     ReturnRequest::Created
+}
+
+/// The stock a received split puts back: a plain line's product, a bundle
+/// line's components (its units × the bundle's quantity of each), summed
+/// per product.
+pub fn returned_stock(order: Option<&Order>, lines: &[ReturnLine]) -> Vec<ReturnedQty> {
+    let mut out: Vec<ReturnedQty> = Vec::with_capacity(lines.len());
+    let mut add = |code: &str, restock: i64, damaged: i64| match out
+        .iter_mut()
+        .find(|r| r.product_code == code)
+    {
+        Some(r) => {
+            r.restock = r.restock.saturating_add(restock);
+            r.damaged = r.damaged.saturating_add(damaged);
+        }
+        None => out.push(ReturnedQty {
+            product_code: code.to_owned(),
+            restock,
+            damaged,
+        }),
+    };
+    for l in lines {
+        let (restock, damaged) = (l.restock.unwrap_or(0), l.damaged.unwrap_or(0));
+        let bundle = order
+            .into_iter()
+            .flat_map(|o| &o.lines)
+            .find(|o| o.product_code == l.product_code && !o.components.is_empty());
+        match bundle {
+            Some(b) => {
+                for c in &b.components {
+                    let per = c.quantity / b.quantity.max(1);
+                    add(
+                        &c.product_code,
+                        restock.saturating_mul(per),
+                        damaged.saturating_mul(per),
+                    );
+                }
+            }
+            None => add(&l.product_code, restock, damaged),
+        }
+    }
+    out
 }

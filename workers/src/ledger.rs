@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use agusto_schemas::OrderStatus;
-use agusto_store::{ReturnStatus, Store};
+use agusto_store::{ReturnStatus, Store, returned_stock};
 
 /// A product whose stored quantities disagree with what the ledger or the
 /// open orders say.
@@ -112,17 +112,23 @@ async fn verify_returns(
     }
     let mut received: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut per_order: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    let mut orders: BTreeMap<&str, Option<agusto_schemas::Order>> = BTreeMap::new();
     for r in &all {
+        if !orders.contains_key(r.order_id.as_str()) {
+            orders.insert(&r.order_id, store.get_order(&r.order_id).await?);
+        }
         for l in &r.lines {
             *per_order
                 .entry(&r.order_id)
                 .or_default()
                 .entry(&l.product_code)
                 .or_default() += l.quantity;
-            if r.status == ReturnStatus::Received {
-                let e = received.entry(l.product_code.clone()).or_default();
-                e.0 += l.restock.unwrap_or(0);
-                e.1 += l.damaged.unwrap_or(0);
+        }
+        if r.status == ReturnStatus::Received {
+            for q in returned_stock(orders[r.order_id.as_str()].as_ref(), &r.lines) {
+                let e = received.entry(q.product_code).or_default();
+                e.0 += q.restock;
+                e.1 += q.damaged;
             }
         }
     }
@@ -139,7 +145,7 @@ async fn verify_returns(
         }
     }
     for (order_id, returned) in per_order {
-        let order = store.get_order(order_id).await?;
+        let order = orders.get(order_id).cloned().flatten();
         for (code, units) in returned {
             let sent: i64 = order
                 .iter()

@@ -32,6 +32,13 @@ pub struct ProductBody {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 64)]
     pub barcode: Option<String>,
+    /// Makes the product a bundle (kit) of these plain products, with no
+    /// stock of its own (up to 100, each once); `[]` makes it plain again;
+    /// absent: unchanged. 422 for a bundle of bundles, an unknown product, or
+    /// a product that has stock of its own.
+    #[serde(default, deserialize_with = "crate::extract::opt_objects")]
+    #[schema(max_items = 100)]
+    pub components: Option<Vec<super::bundles::ComponentBody>>,
 }
 
 /// Creates or updates a product (staff).
@@ -39,7 +46,10 @@ pub struct ProductBody {
 /// A product is identified in the warehouse by its `product_code`; each channel
 /// sees it under its own SKU (the product code unless the channel maps another).
 /// Answers 201 when the product is new and 200 when it was updated. Inactive
-/// products cannot be ordered and are hidden from channels.
+/// products cannot be ordered and are hidden from channels. With
+/// `components` the product is a bundle (kit): no stock of its own, its
+/// figures derived from its components', an order line on it reserves
+/// every component atomically with the rest of the order.
 #[utoipa::path(put, path = "/api/v1/products/{product_code}", tag = "catalogue", operation_id = "putProduct",
     params(("product_code" = String, Path, min_length = 1, max_length = 64, description = "Warehouse product code")),
     request_body = ProductBody,
@@ -60,6 +70,10 @@ pub async fn put_product(
         code("barcode", b, 64, &mut errors);
     }
     valid(errors)?;
+    let components = match &body.components {
+        Some(c) => Some(super::bundles::checked(&state, &product_code, c).await?),
+        None => None,
+    };
     let product = Product {
         product_code: product_code.clone(),
         name: body.name,
@@ -68,13 +82,25 @@ pub async fn put_product(
         updated_at: agusto_schemas::now(),
     };
     let created = state.store.put_product(&product).await?;
+    if let Some(parts) = &components {
+        state.store.put_bundle(&product_code, parts).await?;
+    }
     state.lookups.catalogue_changed();
+    let parts = state
+        .lookups
+        .components(state.store.as_ref(), std::slice::from_ref(&product_code))
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(ProductView::new(product, product_code))))
+    let mut view = ProductView::new(product, product_code);
+    view.components = parts
+        .first()
+        .filter(|p| !p.is_empty())
+        .map(|p| super::bundles::component_views(p));
+    Ok((status, Json(view)))
 }
 
 /// Lists products by product code.
@@ -109,11 +135,23 @@ pub async fn list_products(
         }
         None => page.items.iter().map(|p| p.product_code.clone()).collect(),
     };
+    let codes: Vec<String> = page.items.iter().map(|p| p.product_code.clone()).collect();
+    let parts = state
+        .lookups
+        .components(state.store.as_ref(), &codes)
+        .await?;
     let items = page
         .items
         .into_iter()
         .zip(skus)
-        .map(|(p, sku)| ProductView::new(p, sku))
+        .zip(parts)
+        .map(|((p, sku), parts)| {
+            let mut view = ProductView::new(p, sku);
+            if !parts.is_empty() {
+                view.components = Some(super::bundles::component_views(&parts));
+            }
+            view
+        })
         .collect();
     Ok(Json(PageOf {
         items,

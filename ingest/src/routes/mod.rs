@@ -8,6 +8,7 @@ use axum::routing::{delete, get, patch, post, put};
 use crate::AppState;
 
 pub(crate) mod access;
+pub(crate) mod bundles;
 pub(crate) mod catalogue;
 pub(crate) mod channel_rules;
 pub(crate) mod order_reads;

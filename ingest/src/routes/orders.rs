@@ -16,7 +16,7 @@ use super::catalogue::CODE_MAX;
 use super::views::OrderView;
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult, FieldError, ShortageBody};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::{ApiJson, ApiPath, code, valid};
 
 /// One line of a new order.
@@ -158,6 +158,7 @@ pub async fn place(
     if !unknown.is_empty() {
         return Err(ApiError::UnknownSku(unknown));
     }
+    super::bundles::expand(&state, &mut lines).await?;
     let order_id = stable_id("ord", &[&channel, &body.external_id]);
     let ttl =
         chrono::Duration::from_std(state.settings.reservation_ttl).unwrap_or(chrono::Duration::MAX);
@@ -171,31 +172,15 @@ pub async fn place(
         customer: body.customer.map(serde_json::Value::Object),
         shipping_address: body.shipping_address.map(serde_json::Value::Object),
     };
-    let skus: Vec<(String, String)> = new
-        .lines
-        .iter()
-        .map(|l| (l.product_code.clone(), l.sku.clone()))
-        .collect();
+    let ordered = new.lines.clone();
     match state
         .warehouse
         .order(&order_id, OrderCommand::Place(new))
         .await
     {
-        Ok(OrderReply::Short(shortages)) => {
-            let shortages = shortages
-                .into_iter()
-                .map(|s| ShortageBody {
-                    sku: skus
-                        .iter()
-                        .find(|(c, _)| *c == s.product_code)
-                        .map(|(_, k)| k.clone())
-                        .unwrap_or(s.product_code),
-                    requested: s.requested,
-                    available: s.available,
-                })
-                .collect();
-            Err(ApiError::InsufficientStock(shortages))
-        }
+        Ok(OrderReply::Short(shortages)) => Err(ApiError::InsufficientStock(
+            super::bundles::shortages(&ordered, &shortages),
+        )),
         other => order_response(&order_id, other),
     }
 }

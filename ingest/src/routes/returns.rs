@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use agusto_schemas::{Event, EventType, Order, OrderStatus, ReturnedQty, stable_id};
+use agusto_schemas::{Event, EventType, Order, OrderStatus, stable_id};
 use agusto_store::{ReturnLine, ReturnRecord, ReturnRequest, ReturnStatus, StockBatch};
 use axum::Json;
 use axum::extract::State;
@@ -277,14 +277,8 @@ pub async fn receive(
             ret.id
         )));
     }
-    let split: Vec<ReturnedQty> = lines
-        .iter()
-        .map(|l| ReturnedQty {
-            product_code: l.product_code.clone(),
-            restock: l.restock.unwrap_or(0),
-            damaged: l.damaged.unwrap_or(0),
-        })
-        .collect();
+    let order = state.store.get_order(&ret.order_id).await?;
+    let split = agusto_store::returned_stock(order.as_ref(), &lines);
     let claim = fingerprint(&json!({"receive": split}));
     let change_id = stable_id("rtnrcv", &[&ret.id]);
     state
@@ -297,7 +291,6 @@ pub async fn receive(
             }
             other => super::stock_changes::stock_error(other),
         })?;
-    let order = state.store.get_order(&ret.order_id).await?;
     let mut received = ret.clone();
     received.lines = lines;
     received.status = ReturnStatus::Received;

@@ -67,6 +67,7 @@ async fn views(
         };
         out.push(StockView::new(&level, sku));
     }
+    super::bundles::derive(state, codes, &mut out).await?;
     channel_rules::publish(state, who, codes, &mut out).await?;
     Ok(out)
 }

@@ -157,6 +157,8 @@ pub async fn receipt(
         }
     }
     valid(errors)?;
+    let codes: Vec<String> = body.lines.iter().map(|l| l.product_code.clone()).collect();
+    super::bundles::no_bundles(&state, &codes, |i| format!("lines[{i}].product_code")).await?;
     let lines: Vec<ProductQty> = body
         .lines
         .iter()
@@ -310,6 +312,8 @@ pub async fn adjustment(
     if state.store.get_product(&body.product_code).await?.is_none() {
         return Err(ApiError::invalid("product_code", "no such product"));
     }
+    let code = std::slice::from_ref(&body.product_code);
+    super::bundles::no_bundles(&state, code, |_| "product_code".into()).await?;
     let canonical = json!({"adjustment": {
         "product_code": body.product_code,
         "delta": body.delta,

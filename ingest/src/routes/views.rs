@@ -22,6 +22,9 @@ pub struct ProductView {
     pub barcode: Option<String>,
     /// Last catalogue change.
     pub updated_at: DateTime<Utc>,
+    /// For a bundle: its components.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<super::bundles::ComponentBody>>,
 }
 
 impl ProductView {
@@ -34,6 +37,7 @@ impl ProductView {
             active: p.active,
             barcode: p.barcode,
             updated_at: p.updated_at,
+            components: None,
         }
     }
 }
@@ -55,10 +59,14 @@ pub struct StockView {
     pub available: i64,
     /// Units physically here but not sellable (not part of `on_hand`).
     pub damaged: i64,
-    /// Bumped by every change.
+    /// Bumped by every change (for a bundle: the sum of its components').
     pub version: i64,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// For a bundle: its components (its figures are derived from theirs:
+    /// `min(component value ÷ quantity)`, `reserved` 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<super::bundles::ComponentBody>>,
 }
 
 impl StockView {
@@ -73,6 +81,7 @@ impl StockView {
             damaged: l.damaged,
             version: l.version,
             updated_at: l.updated_at,
+            components: None,
         }
     }
 }
