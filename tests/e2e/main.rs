@@ -2,6 +2,7 @@
 
 mod common;
 
+mod bundles;
 mod catalogue;
 mod channel_rule_hooks;
 mod channel_rules;

@@ -3,7 +3,7 @@
 //! for `stock.changed`, its published `available` filled in; a stock event
 //! that changes nothing the channel can see is not sent to it).
 
-use agusto_schemas::{Event, EventType, stable_id};
+use agusto_schemas::{Event, EventType, bundle_stock, stable_id};
 use agusto_store::{Channel, Delivery, DeliveryStatus, Store};
 use serde_json::json;
 
@@ -20,6 +20,8 @@ pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
     let Some(last) = events.last().map(|(p, _)| *p) else {
         return Ok(0);
     };
+    let taken = events.len();
+    let events = with_bundles(store, events).await?;
     let channels: Vec<Channel> = store
         .list_channels()
         .await?
@@ -74,7 +76,56 @@ pub async fn fan_out(store: &dyn Store) -> agusto_store::Result<usize> {
     for d in &deliveries {
         QUEUE_PUSHED.with_label_values(&[&d.channel_id]).inc();
     }
-    Ok(events.len())
+    Ok(taken)
+}
+
+/// `events` with, after each `stock.changed` of a component, one for each
+/// bundle that contains it (reason `component`, at the same position): the
+/// bundle's figures derived from its components' stored levels, its
+/// version the sum of theirs.
+async fn with_bundles(
+    store: &dyn Store,
+    events: Vec<(i64, Event)>,
+) -> agusto_store::Result<Vec<(i64, Event)>> {
+    let mut out = Vec::with_capacity(events.len());
+    for (position, event) in events {
+        let component = match (&event.event_type, &event.product_code, &event.channel_id) {
+            (EventType::StockChanged, Some(code), None) => Some(code.clone()),
+            _ => None,
+        };
+        out.push((position, event.clone()));
+        let Some(component) = component else {
+            continue;
+        };
+        let bundles = store.bundles_containing(&component).await?;
+        if bundles.is_empty() {
+            continue;
+        }
+        for (bundle, parts) in store.bundle_components(&bundles).await? {
+            let codes: Vec<String> = parts.iter().map(|p| p.product_code.clone()).collect();
+            let levels = store.stock_levels(&codes).await?;
+            let b = bundle_stock(&parts, &levels, event.created_at);
+            let derived = Event {
+                id: stable_id("evt", &["stock.changed", &bundle, "component", &event.id]),
+                event_type: EventType::StockChanged,
+                created_at: event.created_at,
+                channel_id: None,
+                product_code: Some(bundle.clone()),
+                data: json!({
+                    "sku": bundle,
+                    "product_code": bundle,
+                    "on_hand": b.on_hand,
+                    "reserved": 0,
+                    "available": b.available,
+                    "damaged": 0,
+                    "version": b.version,
+                    "reason": "component",
+                }),
+            };
+            out.push((position, derived));
+        }
+    }
+    Ok(out)
 }
 
 /// Order events go to their channel; stock events to every channel (each
