@@ -212,7 +212,8 @@ async fn bundles_are_checked_and_have_no_stock_of_their_own() {
             .status,
         201
     );
-    let refused: [(&str, &[(&str, i64)], &str); 6] = [
+    type Refusal<'a> = (&'a str, &'a [(&'a str, i64)], &'a str);
+    let refused: [Refusal; 6] = [
         ("BR-X", &[("BR-NONE", 1)], "components[0].product_code"),
         ("BR-X", &[("BR-A", 0)], "components[0].quantity"),
         (

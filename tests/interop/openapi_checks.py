@@ -20,7 +20,7 @@ import jsonschema
 from harness import CheckFailed
 
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
-TAGS = {"catalogue", "stock", "orders", "channels", "tokens", "webhooks", "operations"}
+TAGS = {"catalogue", "stock", "orders", "returns", "channels", "tokens", "webhooks", "operations"}
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
 

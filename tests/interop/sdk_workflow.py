@@ -124,6 +124,20 @@ def workflow(base, admin_token):
     need({"receipt", "reserve", "stock_out"} <= {value(r.kind) for r in ledger.items},
          f"ledger {ledger.to_dict()}")
 
+    ret = answer(api("returns", "request_return").sync_detailed(
+        id=order.id, client=shop, body=m.ReturnBody(lines=[m.ReturnLineBody(sku="TK-KOPI", quantity=2)])),
+        201, m.ReturnView)
+    need(value(ret.status) == "requested", f"return {ret.to_dict()}")
+    waiting = answer(api("returns", "list_returns").sync_detailed(client=staff), 200, m.PageOfReturnView)
+    need([r.id for r in waiting.items] == [ret.id], f"receiving list {waiting.to_dict()}")
+    got = answer(api("returns", "receive_return").sync_detailed(
+        id=ret.id, client=staff,
+        body=m.ReceiveBody(lines=[m.ReceivedLineBody(product_code="SDK-KOPI", restock=1, damaged=1)])),
+        200, m.ReturnView)
+    need(value(got.status) == "received", f"received {got.to_dict()}")
+    stock = answer(api("stock", "get_inventory").sync_detailed(sku="SDK-KOPI", client=staff), 200, m.StockView)
+    need((stock.on_hand, stock.damaged) == (9, 1), f"inventory after the return {stock.to_dict()}")
+
     other = answer(create_order.sync_detailed(client=shop, body=m.NewOrderBody(
         external_id="SDK-1003", lines=[m.NewOrderLine(sku="TK-KOPI", quantity=1)])), 201, m.OrderView)
     cancel = api("orders", "cancel_order")
@@ -136,7 +150,7 @@ def workflow(base, admin_token):
     answer(api("tokens", "revoke_token").sync_detailed(id=staff_token.id, client=admin), 204)
     gone = answer(api("stock", "get_inventory").sync_detailed(sku="SDK-KOPI", client=staff), 401, m.Problem)
     need(gone.code == "unauthorized", f"revoked token: {gone.to_dict()}")
-    print(f"sdk_workflow: order {order.id} placed, paid, picked, packed, dispatched; "
+    print(f"sdk_workflow: order {order.id} placed, paid, picked, packed, dispatched, returned; "
           "422, 409 and 401 parsed as Problem, all through the generated client")
 
 

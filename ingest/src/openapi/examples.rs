@@ -121,6 +121,7 @@ pub(super) fn schema_example(name: &str) -> Option<Value> {
                                  "shipping_address": {"city": "Makassar", "postal_code": "90111"}}),
         "OrderLineView" => order_line(),
         "OrderStatusName" => json!("pending_approval"),
+        "ComponentBody" => json!({"product_code": "KOPI-250", "quantity": 2}),
         "ReturnLineBody" => json!({"sku": "KOPI-250", "quantity": 1}),
         "ReturnBody" => {
             json!({"lines": [{"sku": "KOPI-250", "quantity": 1}], "reason": "wrong roast"})
