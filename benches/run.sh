@@ -12,7 +12,7 @@
 # Environment:
 #   AGUSTO_BIN, AGUSTO_BENCH_BIN  use these binaries instead of building them
 #   BENCH_SMOKE=1                 same as --smoke
-#   BENCH_SCENARIOS="uniform reads"  run only these (default: all five)
+#   BENCH_SCENARIOS="uniform reads"  run only these (default: all six)
 #   BENCH_PROFILE=1               perf-record the server during each load phase
 #                                 (results/<date>-<phase>.perf.txt, needs `perf`)
 #   BENCH_SERVER_LOG=path         keep the servers' logs (default: discarded in a
@@ -39,7 +39,7 @@ for arg in "$@"; do
     *) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
   esac
 done
-SCENARIOS=${BENCH_SCENARIOS:-"flash-sale uniform zipf lifecycle reads"}
+SCENARIOS=${BENCH_SCENARIOS:-"flash-sale uniform zipf bundles lifecycle reads"}
 MODE=${BENCH_MODE:-embedded}
 STORE_KIND=${BENCH_STORE:-sqlite}
 case $MODE/$STORE_KIND in
@@ -219,6 +219,7 @@ for s in $SCENARIOS; do
     case $s in
       flash-sale) run_scenario "$s" "" --stock 1000 --orders 10000 --duration 10 ;;
       uniform|zipf) run_scenario "$s" "" --products 2000 --stock-per-product 100 --duration 10 ;;
+      bundles) run_scenario "$s" "" --products 2000 --stock-per-product 100 --duration 10 --bundles 200 ;;
       lifecycle) run_scenario "$s" "AGUSTO_RESERVATION_TTL_SECS=3" --products 50 --duration 10 --max-expiry-wait 30 ;;
       reads) run_scenario "$s" "" --products 2000 --duration 10 ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;
@@ -228,6 +229,7 @@ for s in $SCENARIOS; do
       flash-sale) run_scenario "$s" "" --stock 10000 ;;
       uniform) run_scenario "$s" "" --products "${BENCH_UNIFORM_PRODUCTS:-100000}" --duration 30 --half-rate-secs 20 ;;
       zipf) run_scenario "$s" "" --products 100000 --duration 30 ;;
+      bundles) run_scenario "$s" "" --products 100000 --duration 30 --bundle-share 0.2 ;;
       lifecycle) run_scenario "$s" "AGUSTO_RESERVATION_TTL_SECS=5" --duration 20 ;;
       reads) run_scenario "$s" "" --products 100000 --duration 20 ;;
       *) echo "unknown scenario $s" >&2; exit 2 ;;

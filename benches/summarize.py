@@ -19,7 +19,7 @@ TARGETS = {
     "uniform/open@half": "p99 ≤ 10 ms at half the max rate",
     "reads/closed": "≥ 20,000 calls/s (100 SKUs each)",
 }
-ORDER = ["flash-sale", "uniform", "zipf", "lifecycle", "reads"]
+ORDER = ["flash-sale", "uniform", "zipf", "bundles", "lifecycle", "reads"]
 
 
 def cpu_model():
@@ -61,7 +61,7 @@ def num(x, digits=0):
 
 
 def throughput(name, i, phase, fig):
-    if name in ("flash-sale", "uniform", "zipf"):
+    if name in ("flash-sale", "uniform", "zipf", "bundles"):
         key = "orders_decided_per_s" if i == 0 else "half_rate_orders_decided_per_s"
         text = f"{num(fig.get(key))} orders/s"
         if name == "flash-sale":

@@ -169,6 +169,23 @@ impl Api {
         Ok(a.json::<Created>()?.api_token)
     }
 
+    /// Makes `code` a bundle of `parts` (product code, units per bundle).
+    pub async fn put_bundle(&self, code: &str, parts: &[(&str, i64)]) -> anyhow::Result<()> {
+        let parts: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|(p, q)| serde_json::json!({"product_code": p, "quantity": q}))
+            .collect();
+        let body = serde_json::json!({"name": format!("bench bundle {code}"), "active": true,
+            "components": parts})
+        .to_string();
+        let path = format!("/api/v1/products/{code}");
+        let (a, _) = self.send_json(self.admin(Method::PUT, &path), body).await;
+        match a.status {
+            200 | 201 => Ok(()),
+            s => bail!("PUT {path}: {s} {}", String::from_utf8_lossy(&a.body)),
+        }
+    }
+
     /// Creates (PUT) every product, `concurrency` calls at once.
     pub async fn put_products(&self, codes: &[String], concurrency: usize) -> anyhow::Result<()> {
         let codes: Arc<[String]> = codes.into();

@@ -62,6 +62,9 @@ enum Scenario {
     Uniform(catalogue::Args),
     /// Order lines over a large catalogue with Zipf popularity (s = 1.0).
     Zipf(catalogue::Args),
+    /// `uniform` with a share of the orders on bundles whose two components
+    /// are in different stock partitions (sagas).
+    Bundles(catalogue::Args),
     /// reserve → paid → pick → pack → complete, with cancels and expiries.
     Lifecycle(lifecycle::Args),
     /// GET /stock-levels with 100 SKUs per call.
@@ -104,8 +107,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     };
     let report = match &cli.scenario {
         Scenario::FlashSale(a) => flash_sale::run(&ctx, a).await,
-        Scenario::Uniform(a) => catalogue::run(&ctx, a, false).await,
-        Scenario::Zipf(a) => catalogue::run(&ctx, a, true).await,
+        Scenario::Uniform(a) => catalogue::run(&ctx, a, false, false).await,
+        Scenario::Zipf(a) => catalogue::run(&ctx, a, true, false).await,
+        Scenario::Bundles(a) => catalogue::run(&ctx, a, false, true).await,
         Scenario::Lifecycle(a) => lifecycle::run(&ctx, a).await,
         Scenario::Reads(a) => reads::run(&ctx, a).await,
         Scenario::Webhooks(a) => webhooks::run(&ctx, a).await,

@@ -1,6 +1,9 @@
 //! `uniform` and `zipf`: orders over a large catalogue, each line on a product
 //! drawn uniformly or by Zipf (s = 1.0 by default: the hottest product gets
-//! ~8 % of the lines over 100,000 products). A closed-loop phase finds the
+//! ~8 % of the lines over 100,000 products). `bundles`: `uniform` where a
+//! share of the orders (`--bundle-share`, 20 % in `run.sh`) is one line on
+//! a bundle of two components in different stock partitions, so those
+//! orders run as sagas. A closed-loop phase finds the
 //! maximum rate; an optional open-loop phase then offers half of it and
 //! measures latency from the intended send times.
 
@@ -43,6 +46,15 @@ pub struct Args {
     /// Zipf exponent (zipf only).
     #[arg(long, default_value_t = 1.0)]
     pub zipf_s: f64,
+    /// Share of orders that are one line on a bundle (bundles only).
+    #[arg(long, default_value_t = 0.2)]
+    pub bundle_share: f64,
+    /// Bundles of two components each (bundles only).
+    #[arg(long, default_value_t = 1000)]
+    pub bundles: usize,
+    /// Stock partitions of the server: each bundle's components are in two of them.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: u32,
 }
 
 enum Dist {
@@ -61,6 +73,10 @@ impl Dist {
 
 struct Shared {
     codes: Vec<String>,
+    /// Bundle codes and their two components (indices into `codes`); a
+    /// picked index `codes.len() + b` is bundle `b`.
+    bundles: Vec<(String, [usize; 2])>,
+    bundle_share: f64,
     token: String,
     dist: Dist,
     lines: usize,
@@ -73,6 +89,9 @@ impl Shared {
     /// The distinct products of order `seq` of phase `tag`.
     fn lines(&self, tag: u64, seq: u64) -> Vec<usize> {
         let mut rng = Rng::new(self.seed ^ tag.rotate_left(32), seq);
+        if !self.bundles.is_empty() && rng.unit() < self.bundle_share {
+            return vec![self.codes.len() + rng.below(self.bundles.len())];
+        }
         let mut picked: Vec<usize> = Vec::with_capacity(self.lines);
         let want = self.lines.min(self.codes.len());
         while picked.len() < want {
@@ -86,7 +105,24 @@ impl Shared {
 
     fn accept(&self, lines: &[usize]) {
         for &p in lines {
-            self.accepted[p].fetch_add(1, Ordering::Relaxed);
+            match p.checked_sub(self.codes.len()) {
+                Some(b) => {
+                    for c in self.bundles[b].1 {
+                        self.accepted[c].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                None => {
+                    self.accepted[p].fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The SKU of a picked index.
+    fn code(&self, p: usize) -> &str {
+        match p.checked_sub(self.codes.len()) {
+            Some(b) => &self.bundles[b].0,
+            None => &self.codes[p],
         }
     }
 }
@@ -103,10 +139,7 @@ fn op(ctx: &Ctx, shared: &Arc<Shared>, stats: &Arc<Stats>, tag: u64) -> Op {
         let ext = format!("{prefix}-o{tag}-{seq}");
         Box::pin(async move {
             let picked = shared.lines(tag, seq);
-            let lines: Vec<(&str, i64)> = picked
-                .iter()
-                .map(|&p| (shared.codes[p].as_str(), 1))
-                .collect();
+            let lines: Vec<(&str, i64)> = picked.iter().map(|&p| (shared.code(p), 1)).collect();
             let (a, _) = api.place(&shared.token, &ext, &lines).await;
             // Open loop: from the intended send time; closed loop: `at` is the send time.
             stats.record(a.status, at.elapsed());
@@ -121,11 +154,48 @@ fn op(ctx: &Ctx, shared: &Arc<Shared>, stats: &Arc<Stats>, tag: u64) -> Op {
     })
 }
 
-/// Runs `uniform` (`zipf == false`) or `zipf`.
-pub async fn run(ctx: &Ctx, args: &Args, zipf: bool) -> anyhow::Result<ScenarioReport> {
-    let name = if zipf { "zipf" } else { "uniform" };
-    let tag = if zipf { "z" } else { "u" };
+/// Bundles of two components in different stock partitions, over `codes`.
+async fn make_bundles(
+    ctx: &Ctx,
+    codes: &[String],
+    n: usize,
+    partitions: u32,
+) -> anyhow::Result<Vec<(String, [usize; 2])>> {
+    let mut out = Vec::with_capacity(n);
+    for (b, code) in ctx.codes("kit", n).into_iter().enumerate() {
+        let first = (2 * b) % codes.len();
+        let part = |i: usize| agusto_schemas::partition_for(&codes[i], partitions.max(1));
+        let second = (1..codes.len())
+            .map(|k| (first + k) % codes.len())
+            .find(|&i| part(i) != part(first) || partitions <= 1)
+            .unwrap_or(first);
+        let parts = [(codes[first].as_str(), 1), (codes[second].as_str(), 1)];
+        ctx.api.put_bundle(&code, &parts).await?;
+        out.push((code, [first, second]));
+    }
+    Ok(out)
+}
+
+/// Runs `uniform` (`zipf == false`) or `zipf`, or `bundles` (`uniform` with
+/// `bundle_share` of the orders on bundles).
+pub async fn run(
+    ctx: &Ctx,
+    args: &Args,
+    zipf: bool,
+    bundles: bool,
+) -> anyhow::Result<ScenarioReport> {
+    let name = match (zipf, bundles) {
+        (true, _) => "zipf",
+        (false, true) => "bundles",
+        (false, false) => "uniform",
+    };
+    let tag = &name[..1];
     let cat = setup(ctx, tag, args.products, args.stock_per_product).await?;
+    let kits = if bundles {
+        make_bundles(ctx, &cat.codes, args.bundles.max(1), args.partitions).await?
+    } else {
+        Vec::new()
+    };
     let mut report = ctx.report(name, cat.setup_s);
     let dist = if zipf {
         Dist::Zipf(Zipf::new(args.products, args.zipf_s))
@@ -135,7 +205,12 @@ pub async fn run(ctx: &Ctx, args: &Args, zipf: bool) -> anyhow::Result<ScenarioR
     if let Dist::Zipf(z) = &dist {
         report.figure("hottest_product_share", z.probability(0));
     }
+    if bundles {
+        report.figure("bundle_share", args.bundle_share);
+    }
     let shared = Arc::new(Shared {
+        bundles: kits,
+        bundle_share: args.bundle_share,
         accepted: (0..cat.codes.len()).map(|_| AtomicI64::new(0)).collect(),
         codes: cat.codes,
         token: cat.channel_token,
@@ -191,10 +266,7 @@ pub async fn run(ctx: &Ctx, args: &Args, zipf: bool) -> anyhow::Result<ScenarioR
     let unknown = std::mem::take(&mut *shared.unknown.lock().expect("lock"));
     let mut unsettled = 0i64;
     for (ext, picked) in &unknown {
-        let lines: Vec<(&str, i64)> = picked
-            .iter()
-            .map(|&p| (shared.codes[p].as_str(), 1))
-            .collect();
+        let lines: Vec<(&str, i64)> = picked.iter().map(|&p| (shared.code(p), 1)).collect();
         match ctx.api.settle(&shared.token, ext, &lines).await.status {
             200 | 201 => shared.accept(picked),
             s if (400..500).contains(&s) => {}
