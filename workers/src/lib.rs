@@ -16,6 +16,7 @@ pub mod saga_carrier;
 mod stock_outcome;
 pub mod stock_writer;
 pub mod warehouse;
+mod warehouse_changes;
 pub mod webhooks;
 
 pub use warehouse::{Error, StockChanged, Warehouse};

@@ -4,19 +4,14 @@
 //! (most orders: decided and recorded in one hop), else the partition of its
 //! id, which runs it as a persisted saga.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agusto_bus::Bus;
-use agusto_schemas::{
-    AdjustmentChange, OrderCommand, OrderReply, ProductQty, ReturnedQty, StockCommand, StockLevel,
-    StockReply, stock_lines,
-};
+use agusto_schemas::{OrderCommand, OrderReply, StockCommand, StockLevel, StockReply, stock_lines};
 use agusto_store::Store;
 
 use crate::domain::order::{Placement, place};
-use futures_util::future::join_all;
 
 /// The stock command log.
 pub type StockBus = Arc<dyn Bus<StockCommand, StockReply>>;
@@ -57,7 +52,7 @@ pub struct StockChanged {
 /// Sends commands to the writers and waits (bounded) for their replies.
 #[derive(Clone)]
 pub struct Warehouse {
-    stock: StockBus,
+    pub(crate) stock: StockBus,
     store: Arc<dyn Store>,
     published: Option<Arc<crate::published::PublishedLevels>>,
     /// Placements of one order id through this process go one at a time
@@ -66,7 +61,7 @@ pub struct Warehouse {
     /// one's store read can see the first.
     placing: Arc<[tokio::sync::Mutex<()>]>,
     order_wait: Duration,
-    stock_wait: Duration,
+    pub(crate) stock_wait: Duration,
 }
 
 impl Warehouse {
@@ -115,157 +110,6 @@ impl Warehouse {
             .ready()
             .await
             .map_err(|e| Error::Unavailable(e.to_string()))
-    }
-
-    /// Stock In. Lines name distinct, existing products. Each stock partition
-    /// applies its lines atomically, once per receipt id; the new levels
-    /// come back in line order. `claim` is the request's fingerprint when it
-    /// carries an `Idempotency-Key` (the id is then derived from the key): a
-    /// retry gets the first answer (`replayed`), another body with the same
-    /// key [`Error::Conflict`].
-    pub async fn receive(
-        &self,
-        receipt_id: &str,
-        reference: &str,
-        lines: &[ProductQty],
-        claim: Option<&str>,
-    ) -> Result<StockChanged, Error> {
-        let codes: Vec<&str> = lines.iter().map(|l| l.product_code.as_str()).collect();
-        self.spread_change(receipt_id, &codes, lines.to_vec(), claim, |lines, claim| {
-            StockCommand::Receipt {
-                receipt_id: receipt_id.to_owned(),
-                reference: reference.to_owned(),
-                lines,
-                claim,
-            }
-        })
-        .await
-    }
-
-    /// Returned units received (return `return_id`), applied once per
-    /// `change_id` like a receipt: restocked units back to on-hand, damaged
-    /// ones to damaged. `claim` is the fingerprint of the received split:
-    /// another split under the same id is [`Error::Conflict`].
-    pub async fn receive_return(
-        &self,
-        change_id: &str,
-        return_id: &str,
-        lines: &[ReturnedQty],
-        claim: &str,
-    ) -> Result<StockChanged, Error> {
-        let codes: Vec<&str> = lines.iter().map(|l| l.product_code.as_str()).collect();
-        self.spread_change(
-            change_id,
-            &codes,
-            lines.to_vec(),
-            Some(claim),
-            |lines, claim| StockCommand::ReturnReceipt {
-                change_id: change_id.to_owned(),
-                return_id: return_id.to_owned(),
-                lines,
-                claim,
-            },
-        )
-        .await
-    }
-
-    /// Sends a change of the products `codes` (one per line of `lines`) to
-    /// the partitions that own them, after claiming `change_id` when its
-    /// parts span partitions; the new levels come back in line order.
-    async fn spread_change<L: Clone>(
-        &self,
-        change_id: &str,
-        codes: &[&str],
-        lines: Vec<L>,
-        claim: Option<&str>,
-        command: impl Fn(Vec<L>, Option<String>) -> StockCommand,
-    ) -> Result<StockChanged, Error> {
-        let mut parts: BTreeMap<u32, Vec<L>> = BTreeMap::new();
-        for (code, line) in codes.iter().zip(lines) {
-            parts
-                .entry(self.stock.partition_of(code))
-                .or_default()
-                .push(line);
-        }
-        let partitions: Vec<u32> = parts.keys().copied().collect();
-        let plan = self.claim(change_id, &partitions, claim).await?;
-        let requests = parts
-            .into_iter()
-            .map(|(p, lines)| self.stock_request(p, command(lines, plan.inline())));
-        let mut levels = Vec::with_capacity(codes.len());
-        let mut recorded = false;
-        for reply in join_all(requests).await {
-            let (part, earlier) = reply?;
-            levels.extend(part);
-            recorded |= earlier;
-        }
-        let order: std::collections::HashMap<&str, usize> =
-            codes.iter().enumerate().map(|(i, c)| (*c, i)).collect();
-        levels.sort_by_key(|l| order.get(l.product_code.as_str()).copied());
-        Ok(StockChanged {
-            levels,
-            replayed: plan.replayed(recorded),
-        })
-    }
-
-    /// A manual correction of one product's on-hand, applied once per
-    /// adjustment id, only at `expected_version` when given
-    /// ([`Error::VersionMismatch`] otherwise). `claim` as for [`Warehouse::receive`].
-    pub async fn adjust(
-        &self,
-        adjustment_id: &str,
-        product_code: &str,
-        change: AdjustmentChange,
-        reason: &str,
-        expected_version: Option<i64>,
-        claim: Option<&str>,
-    ) -> Result<StockChanged, Error> {
-        let p = self.stock.partition_of(product_code);
-        let plan = self.claim(adjustment_id, &[p], claim).await?;
-        let cmd = StockCommand::Adjust {
-            adjustment_id: adjustment_id.to_owned(),
-            product_code: product_code.to_owned(),
-            change,
-            reason: reason.to_owned(),
-            expected_version,
-            claim: plan.inline(),
-        };
-        let (levels, recorded) = self.stock_request(p, cmd).await?;
-        if levels.is_empty() {
-            return Err(Error::Unavailable("adjustment gave no level".into()));
-        }
-        Ok(StockChanged {
-            levels,
-            replayed: plan.replayed(recorded),
-        })
-    }
-
-    /// Claims `change_id` for the request `fingerprint` at the partition
-    /// that owns the id, unless the change lies wholly in that partition:
-    /// then its one command carries the claim.
-    async fn claim(
-        &self,
-        change_id: &str,
-        partitions: &[u32],
-        fingerprint: Option<&str>,
-    ) -> Result<Claim, Error> {
-        let Some(fingerprint) = fingerprint else {
-            return Ok(Claim::None);
-        };
-        let home = self.stock.partition_of(change_id);
-        if partitions == [home] {
-            return Ok(Claim::Inline(fingerprint.to_owned()));
-        }
-        let cmd = StockCommand::Claim {
-            change_id: change_id.to_owned(),
-            fingerprint: fingerprint.to_owned(),
-        };
-        match tokio::time::timeout(self.stock_wait, self.stock.request(home, cmd)).await {
-            Err(_) => Err(Error::Pending),
-            Ok(Err(e)) => Err(Error::Unavailable(e.to_string())),
-            Ok(Ok(StockReply::Claimed { first })) => Ok(Claim::Separate { first }),
-            Ok(Ok(other)) => Err(stock_failure(other)),
-        }
     }
 
     /// An order command; `Pending` if the outcome is not known within the
@@ -328,7 +172,7 @@ impl Warehouse {
 
     /// A receipt or adjustment part: its levels, and whether the partition
     /// had applied it before.
-    async fn stock_request(
+    pub(crate) async fn stock_request(
         &self,
         p: u32,
         cmd: StockCommand,
@@ -362,7 +206,7 @@ fn stripe(order_id: &str) -> usize {
 }
 
 /// The error a stock reply other than the expected outcome stands for.
-fn stock_failure(reply: StockReply) -> Error {
+pub(crate) fn stock_failure(reply: StockReply) -> Error {
     match reply {
         StockReply::Rejected(why) => Error::Rejected(why),
         StockReply::Conflict(why) => Error::Conflict(why),
@@ -371,37 +215,5 @@ fn stock_failure(reply: StockReply) -> Error {
         }
         StockReply::Unavailable(why) => Error::Unavailable(why),
         other => Error::Unavailable(format!("unexpected stock reply {other:?}")),
-    }
-}
-
-/// How a change's `Idempotency-Key` is claimed.
-enum Claim {
-    /// No key: the change id is new.
-    None,
-    /// The change's one command claims the id itself.
-    Inline(String),
-    /// Claimed before the parts were sent; `first` unless a retry.
-    Separate {
-        /// True when this request made the claim.
-        first: bool,
-    },
-}
-
-impl Claim {
-    /// The fingerprint the change's command carries.
-    fn inline(&self) -> Option<String> {
-        match self {
-            Claim::Inline(fingerprint) => Some(fingerprint.clone()),
-            _ => None,
-        }
-    }
-
-    /// Whether the change was applied before this request, given whether a
-    /// partition answered from its record.
-    fn replayed(&self, recorded: bool) -> bool {
-        match self {
-            Claim::None | Claim::Inline(_) => recorded,
-            Claim::Separate { first } => !first,
-        }
     }
 }
