@@ -3,7 +3,8 @@
 Starts a Tansu broker, `agusto migrate`, `agusto worker all` and `agusto
 ingest` (SQLite store), drives a short warehouse workflow over HTTP (product,
 receipt, adjustment, channel, order, paid, pick, pack, complete, a cancelled
-order, a short order, an order spanning stock partitions), then consumes every topic on the broker from the
+order, a short order, an order spanning stock partitions, a move to damaged,
+a return received, an order of a bundle), then consumes every topic on the broker from the
 beginning with confluent-kafka and decodes every value as Avro single-object
 encoding with fastavro: the fingerprint in the header must be the CRC-64-AVRO
 fingerprint fastavro computes from the Parsing Canonical Form of one of
@@ -134,6 +135,20 @@ def drive_workflow(base, admin):
            {"reference": "PO-AVRO-2", "lines": [{"product_code": c, "quantity": 5} for c in spread]})
     expect(201, "POST", f"{u}/orders", shop,
            {"external_id": "AVRO-4", "lines": [{"sku": c, "quantity": 1} for c in spread]})
+    # Damaged stock, a return received, and a bundle whose order line
+    # carries its components.
+    expect(201, "POST", f"{u}/stock/adjustments", admin,
+           {"product_code": "AVRO-KOPI", "move_to_damaged": 1, "reason": "avro interop"})
+    ret = expect(201, "POST", f"{u}/orders/{oid}/returns", shop,
+                 {"lines": [{"sku": "AVRO-KOPI", "quantity": 2}]})
+    expect(200, "POST", f"{u}/returns/{ret['id']}/receive", admin,
+           {"lines": [{"product_code": "AVRO-KOPI", "restock": 1, "damaged": 1}]})
+    expect((200, 201), "PUT", f"{u}/products/AVRO-GIFT", admin,
+           {"name": "Gift", "active": True, "components": [
+               {"product_code": "AVRO-SPAN-0", "quantity": 2},
+               {"product_code": "AVRO-SPAN-1", "quantity": 1}]})
+    expect(201, "POST", f"{u}/orders", shop,
+           {"external_id": "AVRO-5", "lines": [{"sku": "AVRO-GIFT", "quantity": 1}]})
 
 
 def read_all(brokers):
@@ -217,7 +232,9 @@ def check(brokers, schemas):
     for needle in ("PO-AVRO-1", "JNE-AVRO-1", "dev.agusto.v1.order_action.Complete",
                    "dev.agusto.v1.order_action.Cancel", "dev.agusto.v1.order_reply.Short",
                    "dev.agusto.v1.stock_command.Order", "dev.agusto.v1.stock_command.SagaAnswer",
-                   "AVRO-4", "dispatched"):
+                   "AVRO-4", "dispatched", "dev.agusto.v1.stock_command.ReturnReceipt",
+                   "dev.agusto.v1.adjustment_change.MoveToDamaged",
+                   '"components": [{"product_code": "AVRO-SPAN-0", "quantity": 2}'):
         if needle not in text:
             failures.append(f"no decoded message holds {needle!r}")
     for topic in sorted(counts):
