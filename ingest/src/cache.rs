@@ -193,6 +193,43 @@ impl Lookups {
         Ok(found)
     }
 
+    /// Each of `codes`' SKU for a channel with its stock-rule override, in
+    /// the order of `codes`; misses are read in one call.
+    pub async fn channel_skus(
+        &self,
+        store: &dyn Store,
+        channel_id: &str,
+        codes: &[String],
+    ) -> agusto_store::Result<Vec<ChannelSku>> {
+        let mut out: Vec<Option<ChannelSku>> = codes
+            .iter()
+            .map(|c| {
+                self.channel_skus
+                    .get(pair_key(channel_id, c).as_str(), self.ttl)
+            })
+            .collect();
+        let missing: Vec<String> = codes
+            .iter()
+            .zip(&out)
+            .filter(|(_, s)| s.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+        if !missing.is_empty() {
+            let mut found = store.channel_skus(channel_id, &missing).await?.into_iter();
+            for (code, slot) in codes.iter().zip(out.iter_mut()) {
+                if slot.is_none() {
+                    let s = found.next().unwrap_or_else(|| ChannelSku {
+                        sku: code.clone(),
+                        stock_rule: Default::default(),
+                    });
+                    self.channel_skus.put(pair_key(channel_id, code), s.clone());
+                    *slot = Some(s);
+                }
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// The bundle components of each of `codes` (empty for a plain
     /// product), in the order of `codes`; misses are read in one call.
     pub async fn components(

@@ -274,10 +274,12 @@ pub async fn create_channel(
 ///
 /// Only the fields given change; `webhook_url: null` removes the URL. Setting
 /// `webhook_url` (even to the same value) re-enables an endpoint that was
-/// disabled after a 410 Gone. A change of `stock_buffer`,
-/// `stock_buffer_percent` or `stock_floor` applies to the channel's reads at
-/// once and sends it a `stock.changed` (reason `adjustment`) for every
-/// product whose published `available` it changes.
+/// disabled after a 410 Gone. `stock_buffer`, `stock_buffer_percent` and
+/// `stock_floor` apply to the channel's reads at once; a PATCH that carries
+/// any of them (changed or not, so a retry after a 503 is safe) writes a
+/// `stock.changed` (reason `adjustment`) for each product with stock, of
+/// which the channel is sent those whose published figures differ from
+/// what it was last sent.
 #[utoipa::path(patch, path = "/api/v1/channels/{id}", tag = "channels", operation_id = "updateChannel",
     params(("id" = String, Path, description = "Channel id")), request_body = ChannelPatchBody,
     responses((status = 200, description = "Updated", body = ChannelView), crate::openapi::Problems),
@@ -313,7 +315,11 @@ pub async fn update_channel(
     }
     .apply(channel.stock_rule, &mut errors);
     valid(errors)?;
-    let rule_changed = stock_rule != channel.stock_rule;
+    // Announced whenever given, so a retry after a failed announcement
+    // repeats it (unchanged figures are not sent again).
+    let rule_given = body.stock_buffer.is_some()
+        || body.stock_buffer_percent.is_some()
+        || body.stock_floor.is_some();
     channel.stock_rule = stock_rule;
     if let Some(n) = body.name {
         channel.name = n;
@@ -332,7 +338,7 @@ pub async fn update_channel(
     channel.updated_at = agusto_schemas::now();
     state.store.update_channel(&channel).await?;
     state.lookups.channel_changed(&channel.id);
-    if rule_changed {
+    if rule_given {
         announce_channel_rule(&state, &channel).await?;
     }
     Ok(Json((&channel).into()))

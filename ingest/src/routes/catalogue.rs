@@ -86,10 +86,13 @@ pub async fn put_product(
         state.store.put_bundle(&product_code, parts).await?;
     }
     state.lookups.catalogue_changed();
-    let parts = state
-        .lookups
-        .components(state.store.as_ref(), std::slice::from_ref(&product_code))
-        .await?;
+    let parts = match components {
+        Some(parts) => vec![parts],
+        None => {
+            let code = std::slice::from_ref(&product_code);
+            state.lookups.components(state.store.as_ref(), code).await?
+        }
+    };
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -94,11 +94,11 @@ pub(crate) async fn publish(
         .await?
         .map(|c| c.stock_rule)
         .unwrap_or_default();
-    for (code, view) in codes.iter().zip(views.iter_mut()) {
-        let sku = state
-            .lookups
-            .channel_sku(state.store.as_ref(), channel_id, code)
-            .await?;
+    let skus = state
+        .lookups
+        .channel_skus(state.store.as_ref(), channel_id, codes)
+        .await?;
+    for (sku, view) in skus.iter().zip(views.iter_mut()) {
         view.available = published_available(view.available, &rule, &sku.stock_rule);
     }
     Ok(())

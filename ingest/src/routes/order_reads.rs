@@ -14,7 +14,12 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, Params};
 
-async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<agusto_schemas::Order> {
+/// Order `id` if the caller may see it (staff: any; a channel: its own), else 404.
+pub(crate) async fn visible(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> ApiResult<agusto_schemas::Order> {
     let order = state.store.get_order(id).await?;
     order
         .filter(|o| who.channel().is_none_or(|c| c == o.channel_id))

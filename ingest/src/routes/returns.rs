@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::order_reads::visible;
 use super::views::{PageOf, ReturnView, ReturnsView};
 use crate::AppState;
 use crate::auth::{Principal, new_id};
@@ -76,15 +77,6 @@ pub struct ReceiveBody {
     #[serde(deserialize_with = "crate::extract::objects")]
     #[schema(min_items = 1, max_items = 1000)]
     pub lines: Vec<ReceivedLineBody>,
-}
-
-async fn visible(state: &AppState, who: &Principal, id: &str) -> ApiResult<Order> {
-    state
-        .store
-        .get_order(id)
-        .await?
-        .filter(|o| who.channel().is_none_or(|c| c == o.channel_id))
-        .ok_or_else(|| ApiError::NotFound(format!("order {id}")))
 }
 
 /// A new return id; ids sort by creation time.

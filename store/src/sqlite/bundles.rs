@@ -24,7 +24,9 @@ pub(crate) fn components(
     conn: &Connection,
     codes: &[String],
 ) -> Result<Vec<(String, Vec<ProductQty>)>> {
-    let mut stmt = conn.prepare_cached(
+    // One read transaction for all codes: one shared lock, not one per query.
+    let tx = conn.unchecked_transaction()?;
+    let mut stmt = tx.prepare_cached(
         "SELECT component, quantity FROM bundle_components WHERE bundle = ?1 ORDER BY component",
     )?;
     let mut out = Vec::new();
@@ -41,6 +43,8 @@ pub(crate) fn components(
             out.push((code.clone(), parts));
         }
     }
+    drop(stmt);
+    tx.commit()?;
     Ok(out)
 }
 

@@ -139,11 +139,13 @@ pub(crate) fn channel_skus(
     channel: &str,
     codes: &[String],
 ) -> Result<Vec<ChannelSku>> {
-    let mut stmt = conn.prepare_cached(
+    // One read transaction for all codes: one shared lock, not one per query.
+    let tx = conn.unchecked_transaction()?;
+    let mut stmt = tx.prepare_cached(
         "SELECT sku, stock_buffer, stock_max FROM sku_mappings
          WHERE channel_id = ?1 AND product_code = ?2 ORDER BY sku LIMIT 1",
     )?;
-    codes
+    let skus = codes
         .iter()
         .map(|code| {
             let found = stmt
@@ -162,5 +164,8 @@ pub(crate) fn channel_skus(
                 stock_rule: SkuStockRule::default(),
             }))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    drop(stmt);
+    tx.commit()?;
+    Ok(skus)
 }

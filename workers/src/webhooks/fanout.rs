@@ -88,6 +88,9 @@ async fn with_bundles(
     events: Vec<(i64, Event)>,
 ) -> agusto_store::Result<Vec<(i64, Event)>> {
     let mut out = Vec::with_capacity(events.len());
+    // Each component's bundles, read once per round.
+    let mut bundles_of: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
     for (position, event) in events {
         let component = match (&event.event_type, &event.product_code, &event.channel_id) {
             (EventType::StockChanged, Some(code), None) => Some(code.clone()),
@@ -97,7 +100,14 @@ async fn with_bundles(
         let Some(component) = component else {
             continue;
         };
-        let bundles = store.bundles_containing(&component).await?;
+        let bundles = match bundles_of.get(&component) {
+            Some(b) => b.clone(),
+            None => {
+                let b = store.bundles_containing(&component).await?;
+                bundles_of.insert(component.clone(), b.clone());
+                b
+            }
+        };
         if bundles.is_empty() {
             continue;
         }

@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 pub(crate) struct ShownStock {
     last: HashMap<(String, String), PublishedStock>,
     changed: Vec<(String, String)>,
+    /// Each (channel, product)'s SKU and override, read once per round.
+    skus: HashMap<(String, String), Option<agusto_store::ChannelSku>>,
 }
 
 impl ShownStock {
@@ -47,6 +49,7 @@ impl ShownStock {
         Ok(ShownStock {
             last,
             changed: Vec::new(),
+            skus: HashMap::new(),
         })
     }
 
@@ -71,11 +74,19 @@ impl ShownStock {
         if event.channel_id.is_some() {
             data = newest(store, code, data).await?;
         }
-        let sku = store
-            .channel_skus(&channel.id, &[code.to_owned()])
-            .await?
-            .into_iter()
-            .next();
+        let key = (channel.id.clone(), code.to_owned());
+        let sku = match self.skus.get(&key) {
+            Some(s) => s.clone(),
+            None => {
+                let s = store
+                    .channel_skus(&channel.id, &[code.to_owned()])
+                    .await?
+                    .into_iter()
+                    .next();
+                self.skus.insert(key, s.clone());
+                s
+            }
+        };
         let rule = sku.as_ref().map(|s| s.stock_rule).unwrap_or_default();
         if let Some(s) = sku {
             data["sku"] = json!(s.sku);
