@@ -154,6 +154,37 @@ impl Lookups {
         Ok(found)
     }
 
+    /// [`Lookups::sku`] of each of `skus`, in input order; misses are read
+    /// in one call.
+    pub async fn skus(
+        &self,
+        store: &dyn Store,
+        channel_id: &str,
+        skus: &[String],
+    ) -> agusto_store::Result<Vec<Option<String>>> {
+        let mut out: Vec<Option<Option<String>>> = skus
+            .iter()
+            .map(|s| self.skus.get(pair_key(channel_id, s).as_str(), self.ttl))
+            .collect();
+        let missing: Vec<String> = skus
+            .iter()
+            .zip(&out)
+            .filter(|(_, p)| p.is_none())
+            .map(|(s, _)| s.clone())
+            .collect();
+        if !missing.is_empty() {
+            let mut found = store.resolve_skus(channel_id, &missing).await?.into_iter();
+            for (sku, slot) in skus.iter().zip(out.iter_mut()) {
+                if slot.is_none() {
+                    let p = found.next().flatten();
+                    self.skus.put(pair_key(channel_id, sku), p.clone());
+                    *slot = Some(p);
+                }
+            }
+        }
+        Ok(out.into_iter().map(Option::flatten).collect())
+    }
+
     /// The SKU under which a channel sees a product, with the mapping's
     /// stock-rule override (see [`Store::channel_skus`]).
     pub async fn channel_sku(

@@ -92,6 +92,14 @@ pub trait Store: Send + Sync + 'static {
     /// The product a channel means by `sku`: its explicit mapping, else the
     /// product whose code is `sku` unless the channel maps another SKU to it.
     async fn resolve_sku(&self, channel_id: &str, sku: &str) -> Result<Option<String>>;
+    /// [`Store::resolve_sku`] of each of `skus`, in input order.
+    async fn resolve_skus(&self, channel_id: &str, skus: &[String]) -> Result<Vec<Option<String>>> {
+        let mut out = Vec::with_capacity(skus.len());
+        for sku in skus {
+            out.push(self.resolve_sku(channel_id, sku).await?);
+        }
+        Ok(out)
+    }
     /// The SKU each product has for a channel (explicit mapping, else the code).
     /// Returns one entry per input code, in input order.
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>>;

@@ -128,18 +128,30 @@ pub async fn stock_levels(
                 format!("at most {MAX_SKUS} SKUs per call"),
             ));
         }
-        let mut codes = Vec::with_capacity(skus.len());
-        let mut named = Vec::with_capacity(skus.len());
         let mut seen = HashSet::new();
-        for sku in skus {
-            if !seen.insert(sku) {
-                continue;
+        let unique: Vec<String> = skus
+            .into_iter()
+            .filter(|s| seen.insert(*s))
+            .map(str::to_owned)
+            .collect();
+        let found = match who.channel() {
+            Some(c) => {
+                let store = state.store.as_ref();
+                state.lookups.skus(store, c, &unique).await?
             }
-            if let Some(code) = resolve(&state, &who, sku).await? {
-                codes.push(code);
-                named.push(sku.to_owned());
+            None => {
+                let mut found = Vec::with_capacity(unique.len());
+                for sku in &unique {
+                    found.push(resolve(&state, &who, sku).await?);
+                }
+                found
             }
-        }
+        };
+        let (codes, named): (Vec<String>, Vec<String>) = found
+            .into_iter()
+            .zip(unique)
+            .filter_map(|(code, sku)| code.map(|c| (c, sku)))
+            .unzip();
         let items = views(&state, &who, &codes, named).await?;
         return Ok(Json(PageOf {
             items,

@@ -55,6 +55,19 @@ impl Store for SqliteStore {
         self.point(|c| catalogue::resolve_sku(c, channel_id, sku))
     }
 
+    async fn resolve_skus(&self, channel_id: &str, skus: &[String]) -> Result<Vec<Option<String>>> {
+        self.point(|c| {
+            // One read transaction for all SKUs: one shared lock, not two per SKU.
+            let tx = c.unchecked_transaction()?;
+            let found = skus
+                .iter()
+                .map(|sku| catalogue::resolve_sku(&tx, channel_id, sku))
+                .collect::<Result<Vec<_>>>()?;
+            tx.commit()?;
+            Ok(found)
+        })
+    }
+
     async fn skus_for(&self, channel_id: &str, product_codes: &[String]) -> Result<Vec<String>> {
         self.point(|c| catalogue::skus_for(c, channel_id, product_codes))
     }
