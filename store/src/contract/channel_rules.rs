@@ -147,6 +147,13 @@ pub async fn channel_stock_rules_round_trip(store: &dyn Store) {
         .put_published_stock(std::slice::from_ref(&later))
         .await
         .expect("put");
+    // A fan-out that is behind (another webhook worker) writes an older
+    // position last: the newer record stays.
+    let stale = sent("ch_rules_a", "rules-p1", 3, 7);
+    store
+        .put_published_stock(std::slice::from_ref(&stale))
+        .await
+        .expect("put stale");
     let mut read = store.published_stock(&codes).await.expect("read");
     read.sort_by(|x, y| (&x.product_code, &x.channel_id).cmp(&(&y.product_code, &y.channel_id)));
     assert_eq!(read, vec![later, first[1].clone(), first[2].clone()]);

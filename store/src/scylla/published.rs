@@ -61,6 +61,9 @@ impl Inner {
                         big(r.available),
                         big(r.damaged),
                         big(r.position),
+                        // Webhook workers fan out concurrently: the record of
+                        // the newest outbox position wins, whatever lands last.
+                        big(r.position),
                     ],
                 )
             })

@@ -63,8 +63,8 @@ statements! {
     FirstSkuRuleOfProduct = "SELECT sku, stock_buffer, stock_max FROM skus_by_product WHERE channel_id = ? AND product_code = ? LIMIT 1";
     /// product_code
     GetPublishedStock = "SELECT channel_id, on_hand, available, damaged, position FROM published_stock WHERE product_code = ?";
-    /// product_code, channel_id, on_hand, available, damaged, position
-    PutPublishedStock = "INSERT INTO published_stock (product_code, channel_id, on_hand, available, damaged, position) VALUES (?, ?, ?, ?, ?, ?)";
+    /// product_code, channel_id, on_hand, available, damaged, position, position (write timestamp)
+    PutPublishedStock = "INSERT INTO published_stock (product_code, channel_id, on_hand, available, damaged, position) VALUES (?, ?, ?, ?, ?, ?) USING TIMESTAMP ?";
 
     // ---- stock ----------------------------------------------------------
     /// product_code
